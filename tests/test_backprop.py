@@ -1,0 +1,138 @@
+"""backpropagation against autograd (float64), on MyNet and on an independent
+implementation of the course's contract; and the course's four checks."""
+
+import pytest
+import torch
+from torch import nn
+
+from mlp_lab.backprop import (MyNet, autograd_gradients, backpropagation,
+                              course_loss, relative_error)
+from mlp_lab.gradcheck import course_checks
+
+DT = torch.float64
+
+
+def make(sizes, activation="tanh", batch=1, seed=0):
+    """A float64 MyNet and one batch; ReLU targets positive so outputs matter."""
+    torch.manual_seed(seed)
+    model = MyNet(sizes, activation).to(DT)
+    x = torch.randn(batch, sizes[0], dtype=DT)
+    y = torch.rand(batch, sizes[-1], dtype=DT) + 0.5
+    return model, x, y
+
+
+@pytest.mark.parametrize("batch", [1, 32])
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize("sizes", [[2, 3, 2], [768, 128, 32, 2]])
+def test_matches_autograd(sizes, activation, batch):
+    model, x, y = make(sizes, activation, batch, seed=3)
+    dw, db = autograd_gradients(model, x, y)
+    backpropagation(model, y, model(x))
+    for l in range(1, len(sizes)):
+        W, b = model.fc[str(l)].weight, model.fc[str(l)].bias
+        assert model.dL_dw[l].shape == W.shape
+        assert model.dL_db[l].shape == b.shape
+        assert relative_error(model.dL_dw[l], dw[l]) < 1e-10
+        assert relative_error(model.dL_db[l], db[l]) < 1e-10
+    # A case where every gradient is zero would pass vacuously.
+    assert model.dL_dw[1].abs().max() > 0
+
+
+def test_four_dim_input_is_flattened():
+    model, _, y = make([12, 5, 3], batch=4)
+    x = torch.randn(4, 3, 2, 2, dtype=DT)
+    dw, db = autograd_gradients(model, x, y)
+    backpropagation(model, y, model(x))
+    assert relative_error(model.dL_dw[1], dw[1]) < 1e-12
+
+
+class ListNet(nn.Module):
+    """The contract written differently: lists, not dicts; mixed activations
+    (sigmoid, softplus, identity output); bias=True set explicitly."""
+
+    def __init__(self, widths):
+        super().__init__()
+        pairs = list(zip(widths[:-1], widths[1:]))
+        self.fc = nn.ModuleDict()
+        for i, (n_in, n_out) in enumerate(pairs, start=1):
+            self.fc[str(i)] = nn.Linear(n_in, n_out, bias=True)
+        sig = torch.sigmoid
+        self.f = [None, sig, nn.functional.softplus, lambda z: z]
+        self.df = [None, lambda z: sig(z) * (1 - sig(z)), sig, torch.ones_like]
+        self.a = [None] * 4
+        self.z = [None] * 4
+        self.dL_dw = [None] * 4
+        self.dL_db = [None] * 4
+
+    def forward(self, x):
+        self.a[0] = x.reshape(x.shape[0], -1)
+        for i in (1, 2, 3):
+            self.z[i] = self.a[i - 1] @ self.fc[str(i)].weight.T + self.fc[str(i)].bias
+            self.a[i] = self.f[i](self.z[i])
+        return self.a[3]
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+def test_independent_implementation_of_the_contract(batch):
+    torch.manual_seed(1)
+    model = ListNet([6, 5, 4, 3]).to(DT)
+    x = torch.randn(batch, 6, dtype=DT)
+    y = torch.randn(batch, 3, dtype=DT)
+    dw, db = autograd_gradients(model, x, y)
+    backpropagation(model, y, model(x))
+    for l in (1, 2, 3):
+        assert relative_error(model.dL_dw[l], dw[l]) < 1e-12
+        assert relative_error(model.dL_db[l], db[l]) < 1e-12
+
+
+def test_autograd_gradients_equal_course_backward():
+    """The helper gives what the course's ``loss.backward()`` puts in .grad."""
+    model, x, y = make([4, 3, 2], batch=5)
+    dw, db = autograd_gradients(model, x, y)
+    course_loss(model(x), y).backward()
+    for l in (1, 2):
+        assert torch.equal(dw[l], model.fc[str(l)].weight.grad)
+        assert torch.equal(db[l], model.fc[str(l)].bias.grad)
+
+
+def test_no_grad_fields_and_no_graph():
+    model, x, y = make([5, 4, 3], batch=6)
+    y_pred = model(x)  # forward in grad mode: a[l], z[l] carry a graph
+    assert y_pred.requires_grad
+    backpropagation(model, y, y_pred)
+    for p in model.parameters():
+        assert p.grad is None
+    for g in list(model.dL_dw.values()) + list(model.dL_db.values()):
+        assert not g.requires_grad and g.grad_fn is None
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_course_four_checks(activation):
+    model, x, y = make([8, 6, 4, 2], activation, batch=5, seed=2)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    table = course_checks(model, x, y, k=None)
+    assert len(table) == 6
+    assert (table["rel_error_autograd"] < 1e-10).all()      # 1. autograd
+    tol = 1e-7 if activation == "tanh" else 1e-4            # ReLU kinks
+    assert (table["max_rel_error_fd"] < tol).all()          # 2. finite diff.
+    assert table["sgd_changed"].all()                       # 3. SGD step
+    assert table["leaf_requires_grad"].all()                # 4. leaves
+    for n, p in model.named_parameters():  # the checks leave the model as found
+        assert torch.equal(p, before[n]) and p.grad is None
+        assert p.is_leaf and p.requires_grad
+
+
+def test_course_checks_detect_a_wrong_backprop(monkeypatch):
+    """Check 1 and 2 must be able to fail: halve the output-layer delta."""
+    import mlp_lab.gradcheck as gc
+
+    def wrong(model, y_true, y_pred):
+        backpropagation(model, y_true, y_pred)
+        model.dL_dw[2] = model.dL_dw[2] * 0.5
+
+    monkeypatch.setattr(gc, "backpropagation", wrong)
+    model, x, y = make([3, 4, 2], batch=2)
+    table = gc.course_checks(model, x, y, k=None).set_index("parameter")
+    assert table.loc["fc.2.weight", "rel_error_autograd"] > 0.1
+    assert table.loc["fc.2.weight", "max_rel_error_fd"] > 0.1
+    assert table.loc["fc.1.weight", "rel_error_autograd"] < 1e-10
