@@ -47,10 +47,17 @@ def stable_hash(obj: Any, n: int = 16) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:n]
 
 
-def source_hash() -> str:
-    """SHA-256 (16 hex digits) of every ``.py`` file of the mlp_lab package."""
+# The modules whose code determines the numbers (not how they are shown).
+COMPUTE_MODULES = ("cache", "config", "data", "models", "trainers", "experiments")
+
+
+def source_hash(modules: tuple[str, ...] | None = None) -> str:
+    """SHA-256 (16 hex digits) of mlp_lab's ``.py`` files (all, or ``modules``)."""
     h = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
+    paths = sorted(Path(__file__).parent.glob("*.py"))
+    if modules is not None:
+        paths = [p for p in paths if p.stem in modules]
+    for path in paths:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]

@@ -262,6 +262,16 @@ def _source_key(cfg: Config, root: Path | None) -> str:
                               for f in files])
 
 
+def source_key(cfg: Config) -> str:
+    """Cheap key of the data ``cfg`` reads: names, sizes and mtimes, no decoding.
+
+    It changes when the data files (or their location) change; the book's
+    freeze check (``mlp_lab.freeze``) uses it. Raises DataError when the
+    ImageFolder tree is missing.
+    """
+    return _source_key(cfg, data_root(cfg))
+
+
 def _valid(entry: dict | None, key: str) -> bool:
     try:
         return (entry["key"] == key and entry["format"] == _FORMAT

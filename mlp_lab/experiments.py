@@ -89,8 +89,9 @@ class Results:
 def _key(cfg: Config, setting: Setting, fingerprint: str, device: torch.device) -> str:
     fields = {k: v for k, v in cfg.to_dict().items()
               if k not in ("name", "class_names", "data_dir", "settings")}
+    code = cache.source_hash(cache.COMPUTE_MODULES)
     return cache.stable_hash([fields, dataclasses.asdict(setting), fingerprint,
-                              cache.source_hash(), torch.__version__, device.type])
+                              code, torch.__version__, device.type])
 
 
 def _max_abs_diff(a, b) -> float:

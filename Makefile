@@ -1,0 +1,32 @@
+# Two commands for a new user: `make book` (set up, render the report) and
+# `make test` (set up, run the tests). Everything lives in .venv/.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup book run test bench clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+setup: $(STAMP)
+
+book: setup
+	@bash scripts/render_book.sh
+
+run: setup
+	$(PY) -m mlp_lab run
+
+test: setup
+	MPLBACKEND=Agg $(PY) -m pytest -q
+
+bench: setup
+	$(PY) -m mlp_lab bench --json bench.json
+
+clean:
+	rm -rf _book _freeze .quarto data/cache

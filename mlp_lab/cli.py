@@ -1,0 +1,108 @@
+"""Command line: ``python -m mlp_lab {run,data}``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from .config import ConfigError, load_config
+
+
+@contextmanager
+def _tqdm_bar(desc: str, total: int):
+    """A progress bar over epochs; yields the ``on_epoch(epoch, loss)`` hook."""
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, desc=desc, unit="epoch", leave=False,
+              file=sys.stderr) as bar:
+        def hook(epoch: int, loss: float) -> None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4f}")
+        yield hook
+
+
+def _finite(obj):
+    """``obj`` with NaN/inf floats replaced by None (strict JSON)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from . import cache
+    from .experiments import run
+    from .tables import results_table
+
+    cfg = load_config(args.config)
+    start = time.perf_counter()
+    results = run(cfg, progress=_tqdm_bar)
+    elapsed = time.perf_counter() - start
+    table = results_table(results)
+    print(f"{cfg.name}: {results.data['n_train']} train / {results.data['n_val']} "
+          f"val / {results.data['n_test']} test images ({results.data['source']})")
+    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    if results.best is None:
+        print("No setting converged: every one diverged.")
+    else:
+        b = results.best
+        print(f"Best: Model {b['index'] + 1} (val acc {b['val_acc']:.4f}), "
+              f"test acc {b['test_acc']:.4f}, confusion {b['confusion']}")
+    n_cached = sum(s.from_cache for s in results.settings)
+    print(f"{elapsed:.1f} s ({n_cached} of {len(results.settings)} settings "
+          "from the results cache)")
+    if args.json:
+        cache.save_json(Path(args.json), _finite(results.to_dict()))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from .data import load_data
+
+    cfg = load_config(args.config)
+    data = load_data(cfg)
+    prov = data.provenance
+    print(f"source: {prov['source']} ({prov['location']}), {prov['n_files']} files, "
+          f"fingerprint {prov['fingerprint']}")
+    names = data.class_names
+    for split, counts in data.counts().items():
+        per_class = ", ".join(f"{n} {c}" for n, c in zip(counts, names))
+        print(f"{split:>5}: {sum(counts):6d} images ({per_class})")
+    print("mean:", [round(v, 4) for v in data.mean.tolist()],
+          "std:", [round(v, 4) for v in data.std.tolist()])
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m mlp_lab", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="train every setting and print the results table")
+    r.add_argument("--config", help="TOML file overriding the defaults "
+                   "(default: $MLP_LAB_CONFIG)")
+    r.add_argument("--json", metavar="OUT", help="also write the results as JSON")
+    r.set_defaults(func=cmd_run)
+    d = sub.add_parser("data", help="prepare the data; print split sizes and counts")
+    d.add_argument("--config", help="TOML file overriding the defaults")
+    d.set_defaults(func=cmd_data)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .cache import CacheError
+    from .data import DataError
+
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, DataError, CacheError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

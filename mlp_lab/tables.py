@@ -1,0 +1,63 @@
+"""Tables (pandas DataFrames) of the data and the results, for the CLI and the book."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .experiments import Results, SettingResult
+
+
+def model_name(i: int) -> str:
+    """1-based display name of setting ``i`` (0-based)."""
+    return f"Model {i + 1}"
+
+
+def results_table(results: Results) -> pd.DataFrame:
+    """One row per setting: hyper-parameters, final loss, accuracies, time."""
+    best = results.best["index"] if results.best else None
+    rows = [{"model": model_name(i), "lr": s.lr, "momentum": s.momentum,
+             "weight_decay": s.weight_decay, "final_loss": s.final_loss,
+             "train_acc": s.train_acc, "val_acc": s.val_acc,
+             "seconds": s.seconds, "diverged": s.diverged, "best": i == best}
+            for i, s in enumerate(results.settings)]
+    return pd.DataFrame(rows).set_index("model")
+
+
+def equality_table(results: Results) -> pd.DataFrame:
+    """Per setting: largest |difference| between the two trainers."""
+    rows = [{"model": model_name(i), "epochs": len(s.train_loss_sgd),
+             "max_abs_diff_loss": s.max_abs_diff_loss,
+             "max_abs_diff_params": s.max_abs_diff_params,
+             "identical": s.max_abs_diff_loss == 0 and s.max_abs_diff_params == 0}
+            for i, s in enumerate(results.settings)]
+    return pd.DataFrame(rows).set_index("model")
+
+
+def counts_table(results: Results) -> pd.DataFrame:
+    """Images per class and split, with totals."""
+    names = results.data["class_names"]
+    counts = results.data["counts"]
+    df = pd.DataFrame({split: counts[split] for split in ("train", "val", "test")},
+                      index=names)
+    df.loc["total"] = df.sum()
+    return df
+
+
+def loss_table(results: Results) -> pd.DataFrame:
+    """Training loss per epoch (rows) and model (columns), SGD trainer."""
+    return pd.DataFrame({model_name(i): pd.Series(s.train_loss_sgd)
+                         for i, s in enumerate(results.settings)}).rename_axis("epoch")
+
+
+def setting_dict(s: SettingResult) -> dict:
+    """The three hyper-parameters of a setting."""
+    return {"lr": s.lr, "momentum": s.momentum, "weight_decay": s.weight_decay}
+
+
+def test_table(results: Results) -> pd.DataFrame:
+    """The selected model's accuracy on each split (empty if none was selected)."""
+    b = results.best
+    if b is None:
+        return pd.DataFrame({"accuracy": []})
+    return pd.DataFrame({"accuracy": [b["train_acc"], b["val_acc"], b["test_acc"]]},
+                        index=["train", "validation", "test"])

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Render the book (HTML + PDF) with the project's .venv as Quarto's Python.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv_bin="$(pwd)/.venv/bin"
+export PATH="$venv_bin:$PATH"
+export QUARTO_PYTHON="$venv_bin/python"
+if ! command -v quarto >/dev/null 2>&1; then
+    echo "quarto not found; trying: pip install quarto-cli (into .venv)" >&2
+    "$venv_bin/python" -m pip install -q quarto-cli || true
+fi
+if ! command -v quarto >/dev/null 2>&1; then
+    cat >&2 <<'MSG'
+error: Quarto is not installed, and `pip install quarto-cli` could not provide it
+(that package downloads the Quarto binary, which needs internet access).
+Fix: install Quarto from https://quarto.org/docs/get-started/ (it bundles Typst
+for the PDF, no LaTeX needed), then run `make book` again.
+Meanwhile `make run` runs the experiments and prints the results table.
+MSG
+    exit 1
+fi
+quarto render
+echo "Book written to _book/ (index.html and the PDF)."
