@@ -1,0 +1,216 @@
+"""Tests of mlp_lab.plots on a synthetic Results and a tiny synthetic data set."""
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from mlp_lab import plots  # noqa: E402
+from mlp_lab.data import PreparedData  # noqa: E402
+from mlp_lab.experiments import Results, SettingResult  # noqa: E402
+
+LOSSES = [[0.69, 0.60, 0.52], [0.69, 0.65, 0.61], [0.70, 0.55, 0.41], [0.7, math.nan]]
+ACC = [(0.80, 0.75), (0.70, 0.68), (0.90, 0.82), (0.50, 0.50)]
+
+
+def _setting(i, diff_params=0.0, diverged=False):
+    lr = [0.01, 0.01, 0.05, 0.5][i]
+    return SettingResult(
+        lr=lr, momentum=0.85, weight_decay=0.01 * (i % 2),
+        train_loss_sgd=LOSSES[i], train_loss_manual=list(LOSSES[i]),
+        val_acc_per_epoch=[0.6, 0.7, ACC[i][1]][:len(LOSSES[i])],
+        train_acc=ACC[i][0], val_acc=ACC[i][1],
+        max_abs_diff_loss=math.nan if diverged else 0.0,
+        max_abs_diff_params=diff_params, seconds_sgd=1.0, seconds_manual=1.0,
+        diverged=diverged)
+
+
+def _results(best=True):
+    settings = [_setting(0), _setting(1), _setting(2, diff_params=1e-3),
+                _setting(3, diff_params=math.nan, diverged=True)]
+    b = {"index": 2, "train_acc": 0.9, "val_acc": 0.82, "test_acc": 0.81,
+         "confusion": [[83, 17], [21, 79]]} if best else None
+    return Results(config={}, data={"class_names": ["car", "cat"]},
+                   settings=settings, best=b, env={})
+
+
+@pytest.fixture
+def results():
+    return _results()
+
+
+@pytest.fixture
+def data():
+    g = torch.Generator().manual_seed(0)
+    images = {s: torch.randint(0, 256, (12, 3, 4, 4), dtype=torch.uint8, generator=g)
+              for s in ("train", "val", "test")}
+    labels = {s: torch.tensor([0, 1] * 6) for s in images}
+    return PreparedData(images, labels, torch.full((3,), 0.5, dtype=torch.float64),
+                        torch.full((3,), 0.25, dtype=torch.float64), ("car", "cat"))
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def _bars(ax, label):
+    """Heights of the bar container whose label is ``label``."""
+    (c,) = [c for c in ax.containers if c.get_label() == label]
+    return [b.get_height() for b in c]
+
+
+def _texts(fig):
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def test_labels():
+    assert plots.model_name(0) == "Model 1"
+    s = _setting(1)
+    assert plots.setting_label(s) == "lr=0.01, m=0.85, wd=0.01"
+
+
+def test_sample_grid_shows_raw_images_per_class(data):
+    fig = plots.sample_grid(data.images["train"], data.labels["train"],
+                            data.class_names, n_per_class=3)
+    assert isinstance(fig, Figure) and len(fig.axes) == 6
+    assert [fig.axes[0].get_ylabel(), fig.axes[3].get_ylabel()] == ["car", "cat"]
+    # row "cat", first column: the first image with label 1, scaled to [0, 1]
+    shown = fig.axes[3].images[0].get_array()
+    want = data.images["train"][1].permute(1, 2, 0).numpy() / 255
+    np.testing.assert_allclose(shown, want)
+
+
+def test_normalized_grid_same_samples_rescaled(data):
+    fig = plots.normalized_grid(data, n_per_class=3)
+    shown = fig.axes[3].images[0].get_array()
+    x = data.normalized("train")[1].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(shown, (x - x.min()) / (x.max() - x.min()))
+    assert "normaliz" in fig._suptitle.get_text()
+
+
+def test_accuracy_bars(results):
+    fig = plots.accuracy_bars(results)
+    (ax,) = fig.axes
+    sgd, man = plots.TRAINERS
+    np.testing.assert_allclose(_bars(ax, f"train, {sgd}"), [80, 70, 90, 50])
+    np.testing.assert_allclose(_bars(ax, f"val, {sgd}"), [75, 68, 82, 50])
+    # manual repeats SGD only where the parameters are identical
+    np.testing.assert_allclose(_bars(ax, f"val, {man}"), [75, 68, 0, 0])
+    assert _texts(fig).count("n/a") == 4
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(sgd in t for t in legend) and any(man in t for t in legend)
+    assert ax.get_ylim()[0] > 0 and ax.get_ylabel()
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks[0].startswith("Model 1") and "diverged" in ticks[3]
+    assert "diverged" not in ticks[2]
+
+
+def test_final_loss_bars(results):
+    fig = plots.final_loss_bars(results)
+    (ax,) = fig.axes
+    for trainer in plots.TRAINERS:
+        np.testing.assert_allclose(_bars(ax, trainer), [0.52, 0.61, 0.41, 0])
+    assert "0.4100" in _texts(fig) and "n/a" in _texts(fig)
+    assert "diverged" in ax.get_xticklabels()[3].get_text()
+    assert ax.get_ylabel()
+
+
+def test_loss_curves_grid(results):
+    fig = plots.loss_curves_grid(results)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == len(results.settings)
+    for ax, s in zip(panels, results.settings):
+        sgd, man = ax.lines
+        finite = [v for v in s.train_loss_sgd if math.isfinite(v)]
+        np.testing.assert_allclose(sgd.get_ydata(), finite)
+        np.testing.assert_allclose(man.get_ydata(), finite)
+        assert sgd.get_linestyle() != man.get_linestyle()
+    assert "diverged" in [t.get_text() for t in panels[3].texts]
+    assert panels[0].get_ylabel() and panels[-1].get_xlabel() == "epoch"
+    names = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert names == list(plots.TRAINERS)
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_all_loss_curves(results, log):
+    fig = plots.all_loss_curves(results, log=log)
+    (ax,) = fig.axes
+    assert len(ax.lines) == len(results.settings)
+    np.testing.assert_allclose(ax.lines[2].get_ydata(), LOSSES[2])
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[0].startswith("Model 1: lr=0.01")
+    assert "diverged" in labels[3] and "diverged" not in labels[2]
+    assert ax.get_yscale() == ("log" if log else "linear")
+    assert ax.get_xlabel() == "epoch" and ax.get_ylabel()
+
+
+def test_val_accuracy_curves(results):
+    (ax,) = plots.val_accuracy_curves(results).axes
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [60, 70, 75])
+    assert ax.get_ylabel()
+
+
+def test_best_model_accuracies(results):
+    (ax,) = plots.best_model_accuracies(results).axes
+    heights = [b.get_height() for b in ax.containers[0]]
+    np.testing.assert_allclose(heights, [90, 82, 81])
+    assert "Model 3" in ax.get_title() and ax.get_ylabel()
+
+
+def test_confusion_matrix_plot(results):
+    fig = plots.confusion_matrix_plot(results)
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == ["83\n(83.0%)", "17\n(17.0%)", "21\n(21.0%)", "79\n(79.0%)"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["car", "cat"]
+    assert ax.get_xlabel() == "predicted class" and ax.get_ylabel() == "true class"
+
+
+@pytest.mark.parametrize("fn", [plots.best_model_accuracies,
+                                plots.confusion_matrix_plot])
+def test_no_converged_model(fn):
+    fig = fn(_results(best=False))
+    assert any("No model converged" in t for t in _texts(fig))
+
+
+FIGURES = {
+    "samples": lambda r, d: plots.sample_grid(d.images["train"], d.labels["train"],
+                                              d.class_names),
+    "normalized": lambda r, d: plots.normalized_grid(d),
+    **{name: (lambda fn: lambda r, d: fn(r))(getattr(plots, name))
+       for name in ("accuracy_bars", "final_loss_bars", "loss_curves_grid",
+                    "all_loss_curves", "val_accuracy_curves",
+                    "best_model_accuracies", "confusion_matrix_plot")},
+}
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_saves_png_and_pdf_without_global_state(name, results, data, tmp_path):
+    rc = dict(matplotlib.rcParams)
+    fig = FIGURES[name](results, data)
+    assert isinstance(fig, Figure)
+    assert tuple(fig.get_size_inches())[0] == plots.FIGSIZE[0] or name.startswith(
+        "confusion")
+    for ext in ("png", "pdf"):
+        fig.savefig(tmp_path / f"{name}.{ext}", dpi=50)
+        assert (tmp_path / f"{name}.{ext}").stat().st_size > 1000
+    assert plt.get_fignums() == []  # never registered with pyplot
+    assert dict(matplotlib.rcParams) == rc  # the style did not leak
+
+
+def test_all_diverged_does_not_crash():
+    r = _results(best=False)
+    for s in r.settings:
+        s.diverged, s.train_loss_sgd, s.train_loss_manual = True, [], []
+        s.val_acc_per_epoch, s.train_acc, s.val_acc = [], math.nan, math.nan
+    for name in list(FIGURES)[2:]:
+        FIGURES[name](r, None).draw_without_rendering()  # layout and draw
