@@ -116,8 +116,10 @@ def _class_files(root: Path, split: str, cls: str, limit: int) -> list[Path]:
         raise DataError(
             f"class folder missing: {folder} (class {cls!r}, split {split!r}). "
             f"Fix: add it, or choose classes present in {root / split}.")
-    files = sorted(p for p in folder.iterdir()
-                   if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    with os.scandir(folder) as entries:  # DirEntry.is_file() needs no extra stat
+        names = sorted(e.name for e in entries if e.is_file()
+                       and os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES)
+    files = [folder / name for name in names]
     if not files:
         raise DataError(
             f"class folder empty: {folder} has no images (class {cls!r}). "
@@ -153,25 +155,39 @@ def _resize(images: torch.Tensor, size: int) -> torch.Tensor:
     return TF.resize(images, [size, size], antialias=True)
 
 
-def _decode(path: Path, digest) -> torch.Tensor:
+def _decode_one(path: Path, raw: torch.Tensor) -> torch.Tensor:
+    """Decode one image file's bytes to (3, H, W) uint8 RGB, naming it on failure."""
     from torchvision.io import ImageReadMode, decode_image
 
     try:
-        raw = path.read_bytes()
-        img = decode_image(torch.frombuffer(bytearray(raw), dtype=torch.uint8),
-                           mode=ImageReadMode.RGB)
+        return decode_image(raw, mode=ImageReadMode.RGB)
     except Exception as exc:
         raise DataError(f"unreadable image: {path} ({exc}). Fix: replace or "
                         "delete this file.") from exc
-    digest.update(raw)
-    return img
+
+
+def _decode_all(paths: list[Path], digest) -> list[torch.Tensor]:
+    """Decode image files (JPEGs in one batched call), hashing their bytes."""
+    from torchvision.io import ImageReadMode, decode_jpeg
+
+    raws = []
+    for p in paths:
+        data = p.read_bytes()
+        digest.update(data)
+        raws.append(torch.frombuffer(bytearray(data), dtype=torch.uint8))
+    if all(p.suffix.lower() in (".jpg", ".jpeg") for p in paths):
+        try:
+            return decode_jpeg(raws, mode=ImageReadMode.RGB)
+        except Exception:  # some file is bad: decode one by one to name it
+            pass
+    return [_decode_one(p, raw) for p, raw in zip(paths, raws)]
 
 
 def _read_folder(listing, size: int) -> tuple[dict, dict, str]:
     digest = hashlib.sha256()
     images, labels = {}, {}
     for split, items in listing.items():
-        imgs = [_decode(p, digest) for p, _ in items]
+        imgs = _decode_all([p for p, _ in items], digest)
         if len({im.shape for im in imgs}) == 1:
             images[split] = _resize(torch.stack(imgs), size)
         else:  # mixed sizes: resize one by one
@@ -294,7 +310,8 @@ def load_data(cfg: Config) -> PreparedData:
     entry = cache.load_tensors(path)
     if not _valid(entry, key):
         entry = _build(cfg, root)
-        key, path = cache_path()  # a first download changes the source listing
+        if root is None:  # a first download changes the source listing
+            key, path = cache_path()
         entry.update(key=key, format=_FORMAT)
         cache.save_tensors(path, entry)
     prov = dict(entry["provenance"], cache_file=str(path))
