@@ -126,10 +126,37 @@ def _describe(cell: nbformat.NotebookNode) -> str:
     return f"cell '{info.get('label') or first[:60]}'"
 
 
+# What Quarto's python setup cell does for figures (resources/jupyter/lang/
+# python/setup.py): pyplot with the kernel's inline backend, so a returned
+# matplotlib Figure is displayed as an image.
+SETUP = ("import matplotlib.pyplot as plt\n"
+         "from matplotlib_inline.backend_inline import set_matplotlib_formats\n"
+         "set_matplotlib_formats('png')")
+
+
+def missing_figures(run: nbformat.NotebookNode, name: str) -> list[str]:
+    """``fig-`` labelled cells of an executed notebook that displayed no image."""
+    problems = []
+    for cell in run.cells:
+        label = cell.metadata.get("bookcheck", {}).get("label") or ""
+        if cell.cell_type == "code" and label.startswith("fig-"):
+            if not any("image/png" in o.get("data", {}) for o in cell.outputs):
+                problems.append(f"{name}: cell {label} displayed no figure")
+    return problems
+
+
 def execute(nb: nbformat.NotebookNode, cwd: Path, env: dict | None = None,
             name: str = "notebook", timeout: int = 3600) -> nbformat.NotebookNode:
-    """Run ``executable(nb)`` in a fresh python3 kernel in ``cwd``; raise on error."""
+    """Run ``executable(nb)`` in a fresh python3 kernel in ``cwd``; raise on error.
+
+    The kernel starts as Quarto starts it: the inline matplotlib backend (an
+    ``MPLBACKEND`` of the caller is not passed on) and Quarto's figure setup.
+    Every ``fig-`` cell must display an image.
+    """
     run = executable(nb)
+    run.cells.insert(0, nbformat.v4.new_code_cell(SETUP, metadata={"bookcheck": {}}))
+    if env is not None:
+        env = {k: v for k, v in env.items() if k != "MPLBACKEND"}
     client = NotebookClient(run, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(cwd)}})
     with client.setup_kernel(**({} if env is None else {"env": env})):
@@ -142,6 +169,9 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, env: dict | None = None,
                 if not cell.metadata["bookcheck"].get("error_ok"):
                     raise ChapterError(f"{name}: {_describe(cell)} failed:\n"
                                        + ANSI.sub("", str(exc))) from None
+    problems = missing_figures(run, name)
+    if problems:
+        raise ChapterError("\n".join(problems))
     return run
 
 

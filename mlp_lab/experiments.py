@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import platform
 from importlib import metadata
 import time
@@ -206,13 +207,24 @@ def data_summary(data: PreparedData) -> dict:
             "mean": data.mean.tolist(), "std": data.std.tolist()}
 
 
+def cpu_name() -> str:
+    """The CPU model (Linux /proc/cpuinfo) and core count, else the machine type."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f
+                         if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or platform.machine()
+    return f"{model}, {os.cpu_count()} cores"
+
+
 def environment(cfg: Config) -> dict:
     """Versions, device and dtype the results were computed with."""
     device = default_device()
     return {"python": platform.python_version(), "torch": torch.__version__,
             "torchvision": metadata.version("torchvision"), "device": device.type,
             "device_name": (torch.cuda.get_device_name() if device.type == "cuda"
-                            else platform.processor() or platform.machine()),
+                            else cpu_name()),
             "dtype": cfg.dtype, "seed": cfg.seed,
             "sgd_path": "foreach" if device.type == "cuda" else "single-tensor"}
 

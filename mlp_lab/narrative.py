@@ -7,10 +7,12 @@ stays true when the data or the config change.
 
 from __future__ import annotations
 
+import json
 import statistics
 
 import pandas as pd
 
+from .config import Config
 from .experiments import Results
 from .report import pct
 
@@ -167,11 +169,20 @@ def reference_table(res: Results) -> pd.DataFrame:
     return df
 
 
+def comparable(res: Results) -> bool:
+    """Whether this render's config is the original report's (the defaults)."""
+    ignore = ("name", "class_names", "data_dir")
+    here = {k: v for k, v in res.config.items() if k not in ignore}
+    default = {k: v for k, v in Config().to_dict().items() if k not in ignore}
+    return json.loads(json.dumps(here)) == json.loads(json.dumps(default))
+
+
 def reference_sentence(res: Results) -> str:
     """How far this render's validation accuracies are from the original report."""
     diff = reference_table(res)["difference"].dropna()
-    if diff.empty or len(res.settings) != len(REFERENCE):
-        return ("This configuration differs from the original report's, so the "
+    if diff.empty or not comparable(res):
+        return ("This render's configuration differs from the original report's "
+                "(classes, sizes, epochs, settings or data subset), so the "
                 "comparison is only indicative.")
     worst = diff.abs().max()
     close = worst <= 0.02
