@@ -19,6 +19,7 @@ CIFAR10_CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer",
     "dog", "frog", "horse", "ship", "truck",
 )
+DISPLAY_NAMES = {"automobile": "car"}
 DTYPES = ("float64", "float32")
 LOSSES = ("cross_entropy",)
 
@@ -57,7 +58,7 @@ class Config:
 
     name: str = "car vs cat, 16x16"
     classes: tuple[str, str] = ("automobile", "cat")
-    class_names: tuple[str, str] = ("car", "cat")
+    class_names: tuple[str, ...] = ()  # () -> derived from classes
     image_size: int = 16
     train_fraction: float = 0.9
     split_seed: int = 42
@@ -72,6 +73,9 @@ class Config:
     settings: tuple[Setting, ...] = DEFAULT_SETTINGS
 
     def __post_init__(self) -> None:
+        if not self.class_names:  # display names: CIFAR's, "automobile" -> "car"
+            names = tuple(DISPLAY_NAMES.get(c, c) for c in self.classes)
+            object.__setattr__(self, "class_names", names)
         validate(self)
 
     def to_dict(self) -> dict:
@@ -113,8 +117,47 @@ def _positive_int(cfg: Config, name: str) -> None:
         _fail(name, f"{value!r} is not a whole number >= 1", f"set {name} >= 1")
 
 
+# Expected TOML type of each field: a type, or (list, item type).
+FIELD_TYPES = {
+    "name": str, "classes": (list, str), "class_names": (list, str),
+    "image_size": int, "train_fraction": float, "split_seed": int,
+    "limit_per_class": int, "sizes": (list, int), "epochs": int,
+    "batch_size": int, "seed": int, "dtype": str, "loss": str, "data_dir": str,
+}
+
+
+def _type_ok(value: object, kind: type) -> bool:
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def check_types(raw: dict) -> None:
+    """Raise ConfigError naming the first field whose value has the wrong type."""
+    names = {str: "a string", int: "a whole number", float: "a number"}
+    for key, kind in FIELD_TYPES.items():
+        if key not in raw:
+            continue
+        value = raw[key]
+        if isinstance(kind, tuple):
+            item = kind[1]
+            ok = isinstance(value, (list, tuple)) and all(_type_ok(v, item)
+                                                         for v in value)
+            want = f"a list of {names[item].split(' ', 1)[1]}s"
+        else:
+            ok, want = _type_ok(value, kind), names[kind]
+        if not ok:
+            _fail(key, f"{value!r} is not {want}", f"write {key} as {want}")
+
+
 def validate(cfg: Config) -> None:
     """Raise ConfigError for the first invalid field of ``cfg``."""
+    check_types(dataclasses.asdict(cfg))
+    for name in ("seed", "split_seed"):
+        if getattr(cfg, name) < 0:
+            _fail(name, f"{getattr(cfg, name)} is negative", "use a seed >= 0")
     if len(cfg.classes) != 2:
         _fail("classes", f"{list(cfg.classes)} does not name exactly two classes",
               'name two CIFAR-10 classes, e.g. ["automobile", "cat"]')
@@ -192,13 +235,8 @@ def config_from_dict(raw: dict) -> Config:
             kwargs[key] = tuple(value)
         else:
             kwargs[key] = value
-    if "classes" in raw and "class_names" not in raw:
-        kwargs["class_names"] = tuple(
-            "car" if c == "automobile" else c for c in kwargs["classes"])
-    try:
-        return Config(**kwargs)
-    except TypeError as exc:  # e.g. a wrongly typed field compared with a number
-        raise ConfigError(f"config: {exc}. Fix: check the types of the fields.") from exc
+    check_types(raw)
+    return Config(**kwargs)
 
 
 def load_config(path: str | os.PathLike | None = None) -> Config:
