@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -175,12 +176,16 @@ def _decode_all(paths: list[Path], digest) -> list[torch.Tensor]:
         data = p.read_bytes()
         digest.update(data)
         raws.append(torch.frombuffer(bytearray(data), dtype=torch.uint8))
-    if all(p.suffix.lower() in (".jpg", ".jpeg") for p in paths):
-        try:
-            return decode_jpeg(raws, mode=ImageReadMode.RGB)
-        except Exception:  # some file is bad: decode one by one to name it
-            pass
-    return [_decode_one(p, raw) for p, raw in zip(paths, raws)]
+    with warnings.catch_warnings():
+        # torchvision 0.29 (pinned) deprecates its decoders in favour of
+        # torchcodec; they are still the fastest here (batched libjpeg).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if all(p.suffix.lower() in (".jpg", ".jpeg") for p in paths):
+            try:
+                return decode_jpeg(raws, mode=ImageReadMode.RGB)
+            except Exception:  # some file is bad: decode one by one to name it
+                pass
+        return [_decode_one(p, raw) for p, raw in zip(paths, raws)]
 
 
 def _read_folder(listing, size: int) -> tuple[dict, dict, str]:

@@ -1,0 +1,93 @@
+"""Shared fixtures: a per-test cache folder, small image trees, real data, subprocesses.
+
+Every test gets its own empty ``MLP_LAB_CACHE`` (autouse), so no test reads
+another's cache or the project's ``data/cache``. A test that manages the
+cache itself can opt out with ``@pytest.mark.own_cache``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "own_cache: the test sets MLP_LAB_CACHE itself (no autouse tmp)")
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(request, tmp_path_factory, monkeypatch):
+    """A fresh, empty ``MLP_LAB_CACHE`` for this test (its path)."""
+    if request.node.get_closest_marker("own_cache"):
+        return None
+    path = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("MLP_LAB_CACHE", str(path))
+    return path
+
+
+def write_tree(root: Path, classes=("automobile", "cat", "bird"), n_train=20,
+               n_test=5, size=(8, 8), suffix=".png", seed=0) -> Path:
+    """An ImageFolder tree ``root/{train,test}/<class>/NNNN<suffix>`` of RGB noise.
+
+    Class i's pixels are drawn from [40 i, 40 i + 160) so the classes can be
+    told apart by brightness (training learns something).
+    """
+    rng = np.random.default_rng(seed)
+    for split, n in (("train", n_train), ("test", n_test)):
+        for i, cls in enumerate(classes):
+            folder = root / split / cls
+            folder.mkdir(parents=True, exist_ok=True)
+            for k in range(n):
+                arr = rng.integers(40 * i, 40 * i + 160, (size[1], size[0], 3),
+                                   dtype=np.uint8)
+                Image.fromarray(arr).save(folder / f"{k:04d}{suffix}")
+    return root
+
+
+@pytest.fixture
+def image_tree(tmp_path):
+    """Factory: ``image_tree(name="images", **write_tree_kwargs)`` under tmp_path."""
+    def make(name: str = "images", **kw) -> Path:
+        return write_tree(tmp_path / name, **kw)
+    return make
+
+
+@pytest.fixture
+def real_data() -> Path:
+    """The real ImageFolder tree from ``MLP_LAB_DATA``; skip when it is unset."""
+    root = os.environ.get("MLP_LAB_DATA")
+    if not root:
+        pytest.skip("MLP_LAB_DATA is unset: set it to the cifar10-jpg ImageFolder "
+                    "tree (e.g. /work/shared/data/cifar10-jpg) to run this test")
+    return Path(root).expanduser().resolve()
+
+
+@pytest.fixture
+def python_run():
+    """Factory: run ``python args...`` in a new process with mlp_lab importable.
+
+    ``env`` entries override os.environ (the per-test MLP_LAB_CACHE included);
+    a value of None removes the variable. Returns the CompletedProcess.
+    """
+    def run(args, env: dict | None = None, cwd=None, timeout=300):
+        full = dict(os.environ)
+        full["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(ROOT), full.get("PYTHONPATH", "")) if p)
+        for k, v in (env or {}).items():
+            if v is None:
+                full.pop(k, None)
+            else:
+                full[k] = str(v)
+        return subprocess.run([sys.executable, *map(str, args)], env=full,
+                              cwd=cwd or ROOT, capture_output=True, text=True,
+                              timeout=timeout)
+    return run

@@ -1,0 +1,271 @@
+"""The two trainers give bit-identical results; evaluation helpers.
+
+The key test trains every setting of the assignment twice from the same seed
+and data, once with ``torch.optim.SGD`` and once with the hand-written update,
+and demands exact equality (``==`` on losses, ``torch.equal`` on parameters).
+A negative control shows that this test can fail: an update that rounds
+differently (plain ``p - lr * g``) drifts after a few steps.
+"""
+
+import ast
+import importlib
+import inspect
+import math
+import textwrap
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from mlp_lab import trainers
+from mlp_lab.models import make_model
+from mlp_lab.trainers import (accuracy, confusion_matrix, default_device,
+                              train, train_manual_update)
+
+SIZES = (48, 16, 8, 2)
+SEED = 265
+EPOCHS = 3
+SETTINGS = [(0.01, 0.0, 0.0), (0.01, 0.0, 0.01), (0.01, 0.85, 0.0),
+            (0.01, 0.85, 0.01), (0.05, 0.85, 0.01)]
+DTYPES = [torch.float64, torch.float32]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny matrices: threads only add overhead (and spin on a busy machine)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def synthetic(dtype, n=600, batch=64, scale=1.0):
+    """600 samples of 48 features; the label depends on the features."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 48, generator=g, dtype=dtype) * scale
+    y = (x[:, :24].sum(1) > 0).long()
+    return DataLoader(TensorDataset(x, y), batch_size=batch, shuffle=False)
+
+
+def run_sgd(dtype, lr, momentum, weight_decay, epochs=EPOCHS, loader=None):
+    model = make_model(SIZES, SEED, dtype)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
+                          weight_decay=weight_decay)
+    losses = train(epochs, opt, model, nn.CrossEntropyLoss(),
+                   loader or synthetic(dtype))
+    return losses, model
+
+
+def run_manual(dtype, lr, momentum, weight_decay, epochs=EPOCHS, loader=None):
+    model = make_model(SIZES, SEED, dtype)
+    losses = train_manual_update(epochs, model, nn.CrossEntropyLoss(),
+                                 loader or synthetic(dtype), lr, momentum,
+                                 weight_decay)
+    return losses, model
+
+
+# ---------------------------------------------------------------- equality
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("lr,momentum,weight_decay", SETTINGS)
+def test_both_trainers_are_bit_identical(dtype, lr, momentum, weight_decay):
+    loss_a, model_a = run_sgd(dtype, lr, momentum, weight_decay)
+    loss_b, model_b = run_manual(dtype, lr, momentum, weight_decay)
+    assert loss_a == loss_b
+    params_a, params_b = list(model_a.parameters()), list(model_b.parameters())
+    assert len(params_a) == len(params_b) == 6
+    for a, b in zip(params_a, params_b):
+        assert a.dtype == b.dtype == dtype
+        assert torch.equal(a, b)
+    # Not vacuous: training moved the weights and lowered the loss.
+    initial = make_model(SIZES, SEED, dtype)
+    assert not torch.equal(initial.net[1].weight, model_a.net[1].weight)
+    assert loss_a[-1] < loss_a[0]
+
+
+def test_settings_actually_differ():
+    """Momentum and weight decay change the outcome (they are really applied)."""
+    finals = {s: run_manual(torch.float64, *s)[0][-1] for s in SETTINGS}
+    assert len(set(finals.values())) == len(SETTINGS)
+
+
+def naive_manual(model, loader, lr, weight_decay, epochs):
+    """SGD as one might write it: plain arithmetic, each product rounded."""
+    loss_fn = nn.CrossEntropyLoss()
+    for _ in range(epochs):
+        for x, y in loader:
+            loss_fn(model(x), y).backward()
+            with torch.no_grad():
+                for p in model.parameters():
+                    g = p.grad + weight_decay * p
+                    p.copy_(p - lr * g)
+                    p.grad = None
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+def test_negative_control_plain_arithmetic_drifts(dtype, weight_decay):
+    """``p - lr * g`` rounds twice where ``add_(g, alpha=-lr)`` rounds once.
+
+    The equality test above would catch such an update: after a few steps the
+    parameters are no longer bit-identical, though they agree to rounding level.
+    """
+    _, reference = run_sgd(dtype, 0.01, 0.0, weight_decay)
+    naive = make_model(SIZES, SEED, dtype)
+    naive_manual(naive, synthetic(dtype), 0.01, weight_decay, EPOCHS)
+    pairs = list(zip(reference.parameters(), naive.parameters()))
+    assert not all(torch.equal(a, b) for a, b in pairs)
+    tol = 1e-10 if dtype == torch.float64 else 1e-4
+    assert all(torch.allclose(a, b, rtol=0, atol=tol) for a, b in pairs)
+
+
+# ---------------------------------------------------------------- contract
+
+def test_manual_update_uses_no_torch_optim(monkeypatch):
+    for fn in (trainers.train_manual_update, trainers.sgd_update):
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+        body = tree.body[0].body
+        if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            del body[0]  # the docstring may name torch.optim; the code may not
+        assert "optim" not in ast.unparse(tree), fn.__name__
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("torch.optim was used")
+
+    expected, _ = run_sgd(torch.float64, 0.01, 0.85, 0.01, epochs=2)
+    sgd_module = importlib.import_module("torch.optim.sgd")
+    monkeypatch.setattr(torch.optim.Optimizer, "__init__", forbidden)
+    for name in ("sgd", "_single_tensor_sgd", "_multi_tensor_sgd", "_fused_sgd"):
+        monkeypatch.setattr(sgd_module, name, forbidden)
+    with pytest.raises(AssertionError, match="torch.optim was used"):
+        torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)  # the trap works
+    losses, _ = run_manual(torch.float64, 0.01, 0.85, 0.01, epochs=2)
+    assert losses == expected
+
+
+class GradCheckingLoader:
+    """Yields the batches of ``loader``; before each next batch (after a step)
+    records whether every parameter's gradient is None."""
+
+    def __init__(self, loader, model):
+        self.loader, self.model, self.checks = loader, model, []
+
+    def _check(self):
+        self.checks.append(all(p.grad is None for p in self.model.parameters()))
+
+    def __iter__(self):
+        first = True
+        for batch in self.loader:
+            if not first:
+                self._check()
+            first = False
+            yield batch
+        self._check()
+
+
+@pytest.mark.parametrize("momentum,weight_decay", [(0.0, 0.0), (0.85, 0.01)])
+def test_gradients_are_none_after_every_manual_step(momentum, weight_decay):
+    model = make_model(SIZES, SEED, torch.float64)
+    loader = GradCheckingLoader(synthetic(torch.float64), model)
+    train_manual_update(2, model, nn.CrossEntropyLoss(), loader, 0.01, momentum,
+                        weight_decay)
+    assert len(loader.checks) == 2 * 10  # 600 / 64 -> 10 batches per epoch
+    assert all(loader.checks)
+
+
+@pytest.mark.parametrize("trainer", ["sgd", "manual"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_returns_one_python_float_per_epoch(trainer, dtype):
+    run = run_sgd if trainer == "sgd" else run_manual
+    losses, _ = run(dtype, 0.01, 0.0, 0.0, epochs=4)
+    assert isinstance(losses, list) and len(losses) == 4
+    assert all(type(v) is float and math.isfinite(v) for v in losses)
+
+
+def test_epoch_loss_is_the_mean_of_the_batch_losses():
+    loader = synthetic(torch.float64)
+    model = make_model(SIZES, SEED, torch.float64)
+    loss_fn = nn.CrossEntropyLoss()
+    batch_losses = []
+    probe = make_model(SIZES, SEED, torch.float64)
+    for x, y in loader:  # the same steps, recording every batch loss
+        loss = loss_fn(probe(x), y)
+        batch_losses.append(loss.item())
+        loss.backward()
+        trainers.sgd_update(list(probe.parameters()), [None] * 6, 0.01, 0.0, 0.0)
+    losses = train_manual_update(1, model, loss_fn, loader, 0.01)
+    assert losses[0] == pytest.approx(sum(batch_losses) / len(batch_losses),
+                                      rel=1e-12)
+
+
+def test_on_epoch_hook_sees_every_epoch():
+    seen = []
+    model = make_model(SIZES, SEED, torch.float64)
+    losses = train_manual_update(3, model, nn.CrossEntropyLoss(),
+                                 synthetic(torch.float64), 0.01,
+                                 on_epoch=lambda e, v: seen.append((e, v)))
+    assert seen == list(enumerate(losses))
+
+
+@pytest.mark.parametrize("trainer", ["sgd", "manual"])
+def test_divergence_stops_early(trainer):
+    # lr = 1e6 on inputs of scale 10 overflows float32 in the first epoch.
+    # (float64 does not overflow here: its loss reaches ~1e118, stays finite.)
+    run = run_sgd if trainer == "sgd" else run_manual
+    loader = synthetic(torch.float32, scale=10.0)
+    losses, _ = run(torch.float32, 1e6, 0.0, 0.0, epochs=5, loader=loader)
+    assert 1 <= len(losses) < 5
+    assert not math.isfinite(losses[-1])
+    assert all(math.isfinite(v) for v in losses[:-1])
+
+
+# ---------------------------------------------------------------- evaluation
+
+def known_model():
+    """Linear 2 -> 2 with identity weights: the prediction is argmax(x)."""
+    model = nn.Linear(2, 2).double()
+    with torch.no_grad():
+        model.weight.copy_(torch.eye(2))
+        model.bias.zero_()
+    return model
+
+
+def known_loader():
+    x = torch.tensor([[1., 0.], [1., 0.], [0., 1.], [1., 0.], [0., 1.],
+                      [2., 1.], [0., 3.]], dtype=torch.float64)
+    y = torch.tensor([0, 1, 1, 0, 0, 0, 0])
+    # predictions:  0  0  1  0  1  0  1
+    return [(x[i:i + 3], y[i:i + 3]) for i in range(0, 7, 3)]
+
+
+def test_accuracy_on_known_predictions():
+    assert accuracy(known_model(), known_loader()) == pytest.approx(4 / 7)
+
+
+def test_confusion_matrix_rows_true_columns_predicted():
+    cm = confusion_matrix(known_model(), known_loader())
+    assert cm.dtype == torch.int64
+    # true 0: predicted 0 three times (rows 0, 3, 5), 1 twice (rows 4, 6);
+    # true 1: predicted 0 once (row 1), 1 once (row 2).
+    assert cm.tolist() == [[3, 2], [1, 1]]
+    assert cm.sum().item() == 7
+    assert torch.trace(cm).item() / 7 == accuracy(known_model(), known_loader())
+
+
+def test_confusion_matrix_with_more_classes():
+    model = nn.Linear(3, 3).double()
+    with torch.no_grad():
+        model.weight.copy_(torch.eye(3))
+        model.bias.zero_()
+    x = torch.eye(3, dtype=torch.float64)[[0, 1, 2, 2]]
+    y = torch.tensor([0, 2, 2, 1])
+    cm = confusion_matrix(model, [(x, y)], n_classes=3)
+    assert cm.tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 1]]
+
+
+def test_default_device():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert default_device() == torch.device(expected)
+    if not torch.cuda.is_available():
+        assert default_device().type == "cpu"
