@@ -3,8 +3,12 @@
 Every cache file is written to a temporary file in the same folder and moved
 into place with ``os.replace`` (atomic on POSIX), so a reader sees either the
 old complete file or the new complete file, never a partial one, even if the
-writer is killed. Files are JSON or ``torch.save`` archives loaded with
-``weights_only=True``; nothing is ever unpickled.
+writer is killed. A killed writer can leave its ``.<name>.*.tmp`` behind:
+readers never open those, and the next write into the folder deletes any that
+are older than ``STALE_TMP_SECONDS`` (younger ones may belong to a live writer).
+Files are JSON or ``torch.save`` archives loaded with ``weights_only=True``;
+nothing is ever unpickled. A file that exists but does not load (truncated,
+garbled) is a cache miss, announced with a :class:`CacheWarning`.
 """
 
 from __future__ import annotations
@@ -12,17 +16,33 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
+import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STALE_TMP_SECONDS = 600  # a leftover temp file older than this is a dead writer's
+_TMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # what _atomic_write's mkstemp makes
 
 
 class CacheError(OSError):
     """The cache folder cannot be created or written."""
+
+
+class CacheWarning(UserWarning):
+    """A cache file exists but is damaged; it is recomputed."""
+
+
+def _damaged(path: Path, exc: Exception) -> None:
+    # one line and one sentence, however torch words it
+    reason = " ".join(str(exc).split()).split(". ")[0][:120]
+    warnings.warn(f"cache file {path} is damaged ({type(exc).__name__}: {reason});"
+                  " recomputing it (nothing to fix)", CacheWarning, stacklevel=3)
 
 
 def cache_dir() -> Path:
@@ -32,8 +52,9 @@ def cache_dir() -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CacheError(
-            f"cannot create the cache folder {path}: {exc.strerror}. Fix: make it "
-            "writable, or set MLP_LAB_CACHE to a writable folder.") from exc
+            f"cannot create the cache folder {path}: {exc.strerror}. Fix: make "
+            "every folder above it a writable folder (not a file), or set "
+            "MLP_LAB_CACHE to a writable folder.") from exc
     if not os.access(path, os.W_OK):
         raise CacheError(
             f"the cache folder {path} is not writable. Fix: make it writable, "
@@ -63,18 +84,53 @@ def source_hash(modules: tuple[str, ...] | None = None) -> str:
     return h.hexdigest()[:16]
 
 
+def remove_stale_tmp(folder: Path, age: float = STALE_TMP_SECONDS) -> list[Path]:
+    """Delete our temp files (``.<name>.<8 random>.tmp``) in ``folder`` older
+    than ``age`` seconds.
+
+    They are what a writer killed mid-write leaves; a younger one may still be
+    written by a live process, so it is left alone. Returns the deleted paths.
+    """
+    gone, now = [], time.time()
+    for tmp in Path(folder).glob(".*.tmp"):
+        if not _TMP_NAME.fullmatch(tmp.name):  # not one of ours: not ours to delete
+            continue
+        try:
+            if now - tmp.stat().st_mtime > age:
+                tmp.unlink()
+                gone.append(tmp)
+        except OSError:  # another writer removed or renamed it first
+            pass
+    return gone
+
+
 def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
-    """Call ``write(fileobj)`` on a temp file beside ``path``, then rename it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Call ``write(fileobj)`` on a temp file beside ``path``, then rename it.
+
+    Raises CacheError when the folder cannot be created or written.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_tmp(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                   suffix=".tmp")
+    except OSError as exc:
+        raise CacheError(
+            f"cannot write {path}: {exc.strerror or exc}. Fix: make "
+            f"{path.parent} writable, or set MLP_LAB_CACHE to a writable "
+            "folder.") from exc
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, CacheError):
+            raise CacheError(f"cannot write {path}: {exc.strerror or exc}. Fix: "
+                             "free disk space or make the folder writable, or "
+                             "set MLP_LAB_CACHE to another folder.") from exc
         raise
 
 
@@ -88,7 +144,10 @@ def load_json(path: Path) -> Any | None:
     """The JSON in ``path``, or None if it is missing or unreadable (corrupt)."""
     try:
         return json.loads(path.read_text())
-    except (OSError, ValueError):
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        _damaged(path, exc)
         return None
 
 
@@ -103,5 +162,6 @@ def load_tensors(path: Path) -> dict | None:
         return None
     try:
         return torch.load(path, weights_only=True, map_location="cpu")
-    except Exception:  # truncated zip, bad pickle opcode, ...: treat as a miss
+    except Exception as exc:  # truncated zip, bad pickle opcode, ...: a miss
+        _damaged(path, exc)
         return None

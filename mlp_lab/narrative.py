@@ -8,17 +8,23 @@ stays true when the data or the config change.
 from __future__ import annotations
 
 import json
+import math
 import statistics
 
 import pandas as pd
 
-from .config import Config
+from .config import DEFAULT_SETTINGS, Config
 from .experiments import Results
 from .report import pct
 
 # The original report's numbers (assignment spec), shown for comparison only.
+# They belong to the default classes, image size and layers and to the five
+# default settings: another config is compared setting by setting, if at all.
 REFERENCE = pd.DataFrame(
-    {"train_acc": [0.897, 0.893, 0.982, 0.983, 0.976],
+    {"lr": [s.lr for s in DEFAULT_SETTINGS],
+     "momentum": [s.momentum for s in DEFAULT_SETTINGS],
+     "weight_decay": [s.weight_decay for s in DEFAULT_SETTINGS],
+     "train_acc": [0.897, 0.893, 0.982, 0.983, 0.976],
      "val_acc": [0.885, 0.885, 0.919, 0.921, 0.913]},
     index=[f"Model {i}" for i in range(1, 6)])
 REFERENCE_TEST_ACC = 0.917
@@ -150,7 +156,7 @@ def noise_sentence(f: dict, res: Results) -> str:
     if f["noisiest"] is None:
         return "No setting converged."
     i = f["noisiest"]
-    top_lr = max(s.lr for s in res.settings)
+    top_lr = max(s.lr for s in res.settings if not s.diverged)
     is_top = res.settings[i].lr == top_lr
     return (f"The noisiest loss curve is that of {describe(i, res)}"
             + (f", the largest learning rate ({top_lr:g}): larger steps overshoot "
@@ -159,14 +165,29 @@ def noise_sentence(f: dict, res: Results) -> str:
                "noisiest curve here."))
 
 
-def reference_table(res: Results) -> pd.DataFrame:
-    """This render's validation accuracies next to the original report's."""
-    here = pd.Series([s.val_acc for s in res.settings],
-                     index=[f"Model {i + 1}" for i in range(len(res.settings))])
-    df = pd.DataFrame({"val_acc (here)": here})
-    df["val_acc (original)"] = REFERENCE["val_acc"]
+def _reference(res: Results) -> pd.DataFrame:
+    """Validation accuracy here, the original report's for the same setting
+    (NaN where it trained none, or trained other classes, image size or
+    layers), and their difference; one row per setting here."""
+    cfg, d = res.config, Config()
+    same_task = (tuple(cfg["classes"]) == d.classes
+                 and cfg["image_size"] == d.image_size
+                 and tuple(cfg["sizes"]) == d.sizes)
+    ref = REFERENCE.set_index(["lr", "momentum", "weight_decay"])["val_acc"]
+    rows = [{"val_acc (here)": s.val_acc,
+             "val_acc (original)": (ref.get((s.lr, s.momentum, s.weight_decay),
+                                            math.nan) if same_task else math.nan)}
+            for s in res.settings]
+    df = pd.DataFrame(rows, index=[f"Model {i + 1}" for i in range(len(rows))])
     df["difference"] = df["val_acc (here)"] - df["val_acc (original)"]
     return df
+
+
+def reference_table(res: Results) -> pd.DataFrame:
+    """This render's validation accuracies next to the original report's for the
+    same setting; empty (None) where the original has no counterpart."""
+    df = _reference(res)
+    return df.astype(object).where(df.notna(), None)
 
 
 def comparable(res: Results) -> bool:
@@ -179,8 +200,14 @@ def comparable(res: Results) -> bool:
 
 def reference_sentence(res: Results) -> str:
     """How far this render's validation accuracies are from the original report."""
-    diff = reference_table(res)["difference"].dropna()
-    if diff.empty or not comparable(res):
+    diff = _reference(res)["difference"].dropna()
+    if diff.empty:
+        d = Config()
+        return (f"The original report trained {d.class_names[0]} vs "
+                f"{d.class_names[1]} at {d.image_size}x{d.image_size} with layers "
+                f"{'-'.join(map(str, d.sizes))}; no setting of this render has a "
+                "counterpart there, so there is nothing to compare.")
+    if not comparable(res):
         return ("This render's configuration differs from the original report's "
                 "(classes, sizes, epochs, settings or data subset), so the "
                 "comparison is only indicative.")
@@ -191,3 +218,22 @@ def reference_sentence(res: Results) -> str:
                if close else
                "; likely reasons: a different copy of the data (e.g. JPEG "
                "re-encoded), a different split or number of epochs."))
+
+
+def divergence_sentence(res: Results) -> str:
+    """Which settings diverged, in which epoch, and that selection skipped them."""
+    notes = []
+    for i, s in enumerate(res.settings):
+        if not s.diverged:
+            continue
+        bad = [(e + 1, v) for curve in (s.train_loss_sgd, s.train_loss_manual)
+               for e, v in enumerate(curve) if not math.isfinite(v)]
+        epoch, value = min(bad, key=lambda b: b[0]) if bad else (
+            len(s.train_loss_sgd), math.nan)
+        notes.append(
+            f"{describe(i, res)} diverged (its training loss became "
+            f"{'NaN' if math.isnan(value) else 'infinite'} in epoch {epoch} of "
+            f"{res.config['epochs']}, where its training stopped) and was excluded "
+            "from model selection.")
+    return " ".join(notes) or ("Every setting converged: no training loss "
+                               "became NaN or infinite.")

@@ -78,8 +78,10 @@ def _live_net(n_l: list[int], act: str, batch: int, seed: int):
     raise RuntimeError(f"no live {act} net {n_l} found")
 
 
-def backprop_checks(seed: int = 0) -> pd.DataFrame:
-    """The course's four checks on the toy and a real-size MyNet, tanh and ReLU.
+def backprop_checks(seed: int = 0, sizes: tuple[int, ...] | None = None,
+                    ) -> pd.DataFrame:
+    """The course's four checks on the toy MyNet and one of ``sizes`` (default:
+    the layers of this render's config), with tanh and with ReLU.
 
     One row per (net, activation, batch): worst relative error against
     autograd and against finite differences (20 sampled entries per tensor),
@@ -94,7 +96,7 @@ def backprop_checks(seed: int = 0) -> pd.DataFrame:
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
-        for n_l in ([2, 3, 2], [768, 128, 32, 2]):
+        for n_l in ([2, 3, 2], list(sizes or config().sizes)):
             for act in ("tanh", "relu"):
                 for batch in (1, 32):
                     net, x, y = _live_net(n_l, act, batch, seed)
