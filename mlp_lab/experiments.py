@@ -96,14 +96,25 @@ def _key(cfg: Config, setting: Setting, fingerprint: str, device: torch.device) 
 
 
 def _max_abs_diff(a, b) -> float:
-    """max |a_i - b_i| over lists of floats or of tensors (inf if lengths differ)."""
+    """max |a_i - b_i| over lists of floats or of tensors (inf if lengths differ).
+
+    Equal entries count 0 even when not finite (both NaN, or the same inf): a
+    diverged setting whose trainers hit the same NaNs is still identical. A
+    NaN on one side only counts inf.
+    """
     if len(a) != len(b):
         return math.inf
     if not a:
         return 0.0
-    if isinstance(a[0], torch.Tensor):
-        return max((x - y).abs().max().item() for x, y in zip(a, b))
-    return max(abs(x - y) for x, y in zip(a, b))
+    if not isinstance(a[0], torch.Tensor):
+        a, b = ([torch.tensor(v, dtype=torch.float64)] for v in (a, b))
+    out = 0.0
+    for x, y in zip(a, b):
+        x, y = x.detach(), y.detach()
+        same = (x == y) | (x.isnan() & y.isnan())
+        diff = (x - y).abs().nan_to_num(nan=math.inf)
+        out = max(out, torch.where(same, 0.0, diff).max().item())
+    return out
 
 
 def _timed(fn: Callable[[], list[float]]) -> tuple[list[float], float]:
@@ -155,6 +166,24 @@ def train_setting(cfg: Config, setting: Setting, data: PreparedData,
     return result, {k: v.cpu() for k, v in model.state_dict().items()}
 
 
+def _cached_entry(folder, key: str) -> tuple[SettingResult, dict] | None:
+    """The valid entry ``key`` of the results cache, or None (missing or malformed).
+
+    Valid: the JSON is an object of exactly SettingResult's fields plus ``key``,
+    and the weights file is a dict with the same key and a state dict.
+    """
+    meta = cache.load_json(folder / f"setting-{key}.json")
+    weights = cache.load_tensors(folder / f"setting-{key}.pt")
+    fields = {f.name for f in dataclasses.fields(SettingResult)} - {"from_cache"}
+    if not (isinstance(meta, dict) and isinstance(weights, dict)
+            and meta.get("key") == key and weights.get("key") == key
+            and set(meta) == fields | {"key"}
+            and isinstance(weights.get("state"), dict)):
+        return None
+    meta.pop("key")
+    return SettingResult(**meta, from_cache=True), weights["state"]
+
+
 def cached_setting(cfg: Config, setting: Setting, data: PreparedData,
                    progress: Progress | None = None) -> tuple[SettingResult, dict]:
     """``train_setting`` served from the results cache when a valid entry exists.
@@ -165,11 +194,9 @@ def cached_setting(cfg: Config, setting: Setting, data: PreparedData,
     """
     key = _key(cfg, setting, data.provenance["fingerprint"], default_device())
     folder = cache.cache_dir() / "results"
-    meta = cache.load_json(folder / f"setting-{key}.json")
-    weights = cache.load_tensors(folder / f"setting-{key}.pt")
-    if meta and weights and meta.get("key") == key and weights.get("key") == key:
-        meta.pop("key")
-        return SettingResult(**meta, from_cache=True), weights["state"]
+    hit = _cached_entry(folder, key)
+    if hit is not None:
+        return hit
     result, state = train_setting(cfg, setting, data, progress)
     cache.save_tensors(folder / f"setting-{key}.pt", {"key": key, "state": state})
     record = dataclasses.asdict(result)
