@@ -1,4 +1,4 @@
-"""Command line: ``python -m mlp_lab {run,data}``."""
+"""Command line: ``python -m mlp_lab {run,data,bench}``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import math
 import sys
 import time
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -38,11 +39,11 @@ def _finite(obj):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)  # first: a bad config fails before torch loads
     from . import cache
     from .experiments import run
     from .tables import results_table
 
-    cfg = load_config(args.config)
     start = time.perf_counter()
     results = run(cfg, progress=_tqdm_bar)
     elapsed = time.perf_counter() - start
@@ -66,9 +67,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
     from .data import load_data
 
-    cfg = load_config(args.config)
     data = load_data(cfg)
     prov = data.provenance
     print(f"source: {prov['source']} ({prov['location']}), {prov['n_files']} files, "
@@ -79,6 +80,23 @@ def cmd_data(args: argparse.Namespace) -> int:
         print(f"{split:>5}: {sum(counts):6d} images ({per_class})")
     print("mean:", [round(v, 4) for v in data.mean.tolist()],
           "std:", [round(v, 4) for v in data.std.tolist()])
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    repeats = (1 if args.quick else 3) if args.repeats is None else args.repeats
+    if repeats < 1:
+        print("error: --repeats must be >= 1", file=sys.stderr)
+        return 2
+    cfg = load_config(args.config)  # first: a bad config fails before torch loads
+    from . import cache
+    from .bench import bench, format_report
+
+    report = bench(cfg, repeats=repeats, quick=args.quick, threads=args.threads)
+    print(format_report(report))
+    if args.json:
+        cache.save_json(Path(args.json), _finite(report))
+        print(f"wrote {args.json}")
     return 0
 
 
@@ -93,16 +111,46 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("data", help="prepare the data; print split sizes and counts")
     d.add_argument("--config", help="TOML file overriding the defaults")
     d.set_defaults(func=cmd_data)
+    b = sub.add_parser("bench", help="time mlp_lab against the course pipeline "
+                       "and the matmul bound")
+    b.add_argument("--config", help="TOML file overriding the defaults")
+    b.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
+    b.add_argument("--repeats", type=int, help="timed repeats (default 3; "
+                   "1 with --quick)")
+    b.add_argument("--quick", action="store_true", help="500 images per class, "
+                   "2 epochs, 1 repeat: a smoke run")
+    b.add_argument("--threads", type=int, help="torch.set_num_threads for every "
+                   "timing (default: torch's own, one per core)")
+    b.set_defaults(func=cmd_bench)
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    from .cache import CacheError
-    from .data import DataError
+def _user_errors() -> tuple[type[Exception], ...]:
+    """The errors whose message names the problem and its fix: reported in one
+    line, not as a traceback. Data and cache errors can only have been raised
+    if their (torch-importing) modules were imported, so none is imported here.
+    """
+    types = [ConfigError]
+    for module, name in (("mlp_lab.data", "DataError"),
+                         ("mlp_lab.cache", "CacheError")):
+        if module in sys.modules:
+            types.append(getattr(sys.modules[module], name))
+    return tuple(types)
 
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """Show a warning as one ``warning: ...`` line (no file, line or source)."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except (ConfigError, DataError, CacheError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning  # e.g. a damaged cache file
+        try:
+            return args.func(args)
+        except Exception as exc:
+            if not isinstance(exc, _user_errors()):
+                raise
+            print(f"error: {exc}", file=sys.stderr)
+            return 2

@@ -1,0 +1,356 @@
+"""``python -m mlp_lab bench``: mlp_lab against the course pipeline and a matmul bound.
+
+FLOPs. For layer widths n_0, ..., n_L let P_l = n_{l-1} n_l. A batch of r rows
+costs, in matrix products (2 m k n flops for (m x k) @ (k x n)):
+
+    forward   Z_l = A_{l-1} W_l^T + b_l   (r x n_{l-1}) @ (n_{l-1} x n_l)  2 r P_l
+    backward  dW_l = dZ_l^T A_{l-1}       (n_l x r) @ (r x n_{l-1})        2 r P_l
+              dA_{l-1} = dZ_l W_l, l >= 2 (r x n_l) @ (n_l x n_{l-1})      2 r P_l
+
+(A_0, the input, needs no gradient), so a training batch costs
+2 r (2 sum_l P_l + sum_{l>=2} P_l) and an evaluation batch 2 r sum_l P_l.
+An epoch over N samples has floor(N / B) batches of r = B rows and, if
+N mod B > 0, one of r = N mod B rows.
+
+Bound. ``train_s`` is the sum over settings of ``seconds_sgd +
+seconds_manual`` of a cold ``experiments.run``: E_sgd + E_manual training
+epochs over the train split plus, inside ``seconds_sgd``, E_sgd forward passes
+over the validation split (the per-epoch ``val_acc_per_epoch``). The final
+train/val accuracies are outside ``train_s`` and outside the bound.
+``bound_s = sum over shapes of calls(shape) * t(shape)``, where t(shape) =
+flops(shape) / rate(shape) is the best time per call of that product
+(``torch.addmm``/``torch.mm`` with the operand layouts autograd uses), timed
+in a loop on this machine in the run's dtype and thread count. Bias adds,
+ReLU, cross-entropy, bias gradients, SGD updates and Python/autograd overheads
+are not in the bound: ``train_over_bound`` - 1 is their share.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import resource
+import shutil
+import statistics
+import tempfile
+import time
+from collections import Counter, namedtuple
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+from .config import Config
+from .data import load_data
+from .experiments import run
+from .reference import run_reference
+from .trainers import default_device
+
+Shape = namedtuple("Shape", "op m k n")  # (m x k) @ (k x n), op: fwd, dW or dX
+SCALING = {"epochs": (2, 4, 8), "settings": (1, 2, 4), "image_size": (16, 32)}
+QUICK_SCALING = {"epochs": (1, 2), "settings": (1, 2), "image_size": (16, 32)}
+
+
+def quick_config(cfg: Config) -> Config:
+    """``cfg`` cut to at most 500 images per class and split, 2 epochs."""
+    return dataclasses.replace(cfg, epochs=2,
+                               limit_per_class=min(cfg.limit_per_class or 500, 500))
+
+
+# ------------------------------------------------------------------ FLOPs
+
+def matmuls(sizes, rows: int, backward: bool) -> list[Shape]:
+    """The matrix products of one batch of ``rows`` rows (see the module doc)."""
+    out = []
+    for l, (a, b) in enumerate(zip(sizes, sizes[1:])):
+        out.append(Shape("fwd", rows, a, b))
+        if backward:
+            out.append(Shape("dW", b, rows, a))
+            if l > 0:
+                out.append(Shape("dX", rows, b, a))
+    return out
+
+
+def epoch_work(sizes, n: int, batch_size: int, backward: bool) -> Counter:
+    """Shape -> calls for one pass over ``n`` samples in batches of ``batch_size``."""
+    full, last = divmod(n, batch_size)
+    work = Counter()
+    for s in matmuls(sizes, batch_size, backward):
+        work[s] += full
+    work.update(matmuls(sizes, last, backward) if last else [])
+    return +work  # drops zero counts (no full batch)
+
+
+def flops(work: Counter) -> int:
+    """Sum of 2 m k n over the calls of ``work``."""
+    return sum(2 * s.m * s.k * s.n * c for s, c in work.items())
+
+
+def training_work(cfg: Config, n_train: int, n_val: int, results) -> Counter:
+    """The matmuls inside ``train_s``: every epoch actually run, both trainers,
+    plus the SGD trainer's per-epoch validation pass."""
+    tr = epoch_work(cfg.sizes, n_train, cfg.batch_size, True)
+    va = epoch_work(cfg.sizes, n_val, cfg.batch_size, False)
+    total = Counter()
+    for s in results.settings:
+        epochs = len(s.train_loss_sgd) + len(s.train_loss_manual)
+        total.update({k: c * epochs for k, c in tr.items()})
+        total.update({k: c * len(s.val_acc_per_epoch) for k, c in va.items()})
+    return total
+
+
+# ------------------------------------------------------------ matmul rates
+
+def _product(s: Shape, dtype, device):
+    """A zero-argument call computing ``s`` as autograd does (layouts included)."""
+    g = torch.Generator(device=device).manual_seed(0)
+
+    def rnd(*shape):
+        return torch.randn(*shape, dtype=dtype, device=device, generator=g)
+
+    if s.op == "fwd":  # addmm(b, x, W.t()), W (n x k) row-major
+        b, x, w = rnd(s.n), rnd(s.m, s.k), rnd(s.n, s.k)
+        return lambda: torch.addmm(b, x, w.t())
+    a = rnd(s.k, s.m).t() if s.op == "dW" else rnd(s.m, s.k)  # dZ^T: a transpose
+    w = rnd(s.k, s.n)
+    return lambda: torch.mm(a, w)
+
+
+def seconds_per_call(fn, sync, target: float = 0.01, rounds: int = 7) -> float:
+    """Best over ``rounds`` of the mean time per call in a loop of >= ``target`` s."""
+    def loop(n: int) -> float:
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        sync()
+        return time.perf_counter() - t0
+
+    n = 1
+    while loop(n) < target:  # warms up while it calibrates
+        n *= 2
+    return min(loop(n) for _ in range(rounds)) / n
+
+
+def measure(shapes, dtype, device, table: dict | None = None) -> dict:
+    """Shape -> seconds per call, measuring only shapes missing from ``table``."""
+    table = {} if table is None else table
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (
+        lambda: None)
+    for s in shapes:
+        if s not in table:
+            table[s] = seconds_per_call(_product(s, dtype, device), sync)
+    return table
+
+
+def bound_seconds(work: Counter, dtype, device, table: dict | None = None) -> float:
+    """Compute-bound time of ``work``: sum of calls * measured seconds per call."""
+    table = measure(work, dtype, device, table)
+    return sum(c * table[s] for s, c in work.items())
+
+
+# ------------------------------------------------------------ timed runs
+
+@contextmanager
+def cache_at(path: Path | str):
+    """``MLP_LAB_CACHE`` set to ``path`` for the block, restored afterwards."""
+    previous = os.environ.get("MLP_LAB_CACHE")
+    os.environ["MLP_LAB_CACHE"] = str(path)
+    try:
+        yield Path(path)
+    finally:
+        if previous is None:
+            os.environ.pop("MLP_LAB_CACHE", None)
+        else:
+            os.environ["MLP_LAB_CACHE"] = previous
+
+
+@contextmanager
+def cold_cache(seed: Path | None = None):
+    """A fresh, empty ``MLP_LAB_CACHE`` holding copies of ``seed``'s data files."""
+    with tempfile.TemporaryDirectory(prefix="mlp_lab-bench-") as tmp:
+        for f in (seed.glob("data-*.pt") if seed else ()):
+            shutil.copy2(f, tmp)
+        with cache_at(tmp) as path:
+            yield path
+
+
+def _timed(fn, *args):
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - t0, out
+
+
+def time_data(cfg: Config, seed: Path) -> tuple[float, float]:
+    """(cold, cached) seconds of ``load_data``; leaves the data file in ``seed``."""
+    with cold_cache() as tmp:
+        cold, _ = _timed(load_data, cfg)
+        cached, _ = _timed(load_data, cfg)
+        for f in tmp.glob("data-*.pt"):
+            shutil.copy2(f, seed)
+    return cold, cached
+
+
+def time_run(cfg: Config, seed: Path, rates: dict | None = None) -> dict:
+    """A cold-results ``run(cfg)``: wall, train_s, bound_s and its FLOPs."""
+    with cold_cache(seed):
+        wall, res = _timed(run, cfg)
+    work = training_work(cfg, res.data["n_train"], res.data["n_val"], res)
+    train_s = sum(s.seconds for s in res.settings)
+    bound = bound_seconds(work, getattr(torch, cfg.dtype), default_device(), rates)
+    return {"wall_s": wall, "train_s": train_s, "bound_s": bound,
+            "gflop": flops(work) / 1e9, "results": res,
+            "identical": all(s.max_abs_diff_loss == 0 == s.max_abs_diff_params
+                             for s in res.settings)}
+
+
+def scaling(cfg: Config, seed: Path, grid: dict) -> list[dict]:
+    """mlp_lab's training time (one cold run each) along epochs, settings, size.
+
+    The base point is (epochs[0], settings[0], cfg.image_size); one field varies
+    at a time; sizes for image size S are (3 S^2, *cfg.sizes[1:])."""
+    base = dict(epochs=grid["epochs"][0], settings=grid["settings"][0],
+                image_size=cfg.image_size)
+    points = [dict(base, **{k: v}) for k in grid for v in grid[k]]
+    out, done, rates = [], set(), {}
+    for p in points:
+        key = tuple(p.values())
+        if key in done or p["settings"] > len(cfg.settings):
+            continue
+        done.add(key)
+        c = dataclasses.replace(
+            cfg, epochs=p["epochs"], settings=cfg.settings[:p["settings"]],
+            image_size=p["image_size"], sizes=(3 * p["image_size"] ** 2,
+                                              *cfg.sizes[1:]))
+        with cache_at(seed):  # build the data once: only training is timed
+            load_data(c)
+        r = time_run(c, seed, rates)
+        out.append(dict(p, train_s=r["train_s"], bound_s=r["bound_s"],
+                        gflop=r["gflop"], train_over_bound=r["train_s"] / r["bound_s"]))
+    return out
+
+
+# ------------------------------------------------------------------ report
+
+def machine() -> dict:
+    """CPU model, cores, torch version and threads, load average."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    dev = default_device()
+    return {"cpu": model, "cores": os.cpu_count(),
+            "cores_usable": len(os.sched_getaffinity(0)),
+            "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "device": (torch.cuda.get_device_name() if dev.type == "cuda"
+                       else "cpu"), "loadavg": list(os.getloadavg())}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory (MiB) of this process or of its largest child.
+
+    The larger of the two, not their sum: a forked child (``platform``'s
+    ``uname``, a loader worker) starts with its parent's pages and inherits
+    its parent's peak, so a sum would count the parent twice."""
+    return max(resource.getrusage(w).ru_maxrss
+               for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+
+
+def _stats(report: dict, name: str, values: list[float]) -> None:
+    report[name] = statistics.median(values)
+    report[f"{name}_min"], report[f"{name}_max"] = min(values), max(values)
+
+
+def one_repeat(f64: Config, f32: Config, seed: Path) -> dict:
+    """One round of every timing, interleaved so that load changes hit all.
+
+    Returns (seconds by name, correctness flags, GFLOP of the float64 training)."""
+    out = dict(zip(("data_cold_s", "data_cached_s"), time_data(f64, seed)))
+    out["reference_s"], ref = _timed(run_reference, f64, default_device())
+    out["reference_data_s"] = ref["seconds"]["data"]
+    out["reference_train_s"] = ref["seconds"]["train"]
+    r64, r32 = time_run(f64, seed), time_run(f32, seed)
+    out.update(mlp_lab_s=r64["wall_s"], train_s=r64["train_s"],
+               bound_s=r64["bound_s"], float32_s=r32["wall_s"],
+               float32_train_s=r32["train_s"], float32_bound_s=r32["bound_s"])
+    flags = {"float64_identical": r64["identical"],
+             "float32_identical": r32["identical"],
+             "reference_matches_mlp_lab": all(
+                 a["losses_sgd"] == b.train_loss_sgd
+                 for a, b in zip(ref["settings"], r64["results"].settings))}
+    return out, flags, r64["gflop"]
+
+
+def bench(cfg: Config, repeats: int = 3, quick: bool = False,
+          threads: int | None = None) -> dict:
+    """Time everything ``repeats`` times; medians, min, max, ratios of medians.
+
+    ``threads`` sets ``torch.set_num_threads`` for all of it: on a shared
+    machine, fewer threads than cores keep other processes from stalling
+    every parallel region of these small products. ``peak_rss_mb`` is taken
+    before the scaling runs (whose 32 x 32 data is larger)."""
+    cfg = quick_config(cfg) if quick else cfg
+    if threads:
+        torch.set_num_threads(threads)
+    f64, f32 = (dataclasses.replace(cfg, dtype=d) for d in ("float64", "float32"))
+    report = {"machine": machine(), "repeats": repeats, "quick": quick,
+              "epochs": cfg.epochs, "n_settings": len(cfg.settings),
+              "limit_per_class": cfg.limit_per_class, "image_size": cfg.image_size}
+    runs, flags = {}, {}
+    with tempfile.TemporaryDirectory(prefix="mlp_lab-bench-seed-") as seed:
+        for _ in range(repeats):
+            out, ok, report["train_gflop"] = one_repeat(f64, f32, Path(seed))
+            for k, v in out.items():
+                runs.setdefault(k, []).append(v)
+            for k, v in ok.items():
+                flags[k] = flags.get(k, True) and v
+        report["peak_rss_mb"] = peak_rss_mb()
+        report["scaling_limit_per_class"] = cfg.limit_per_class
+        report["scaling"] = scaling(f64, Path(seed), QUICK_SCALING if quick
+                                    else SCALING)
+    for k, v in runs.items():
+        _stats(report, k, v)
+    report.update(flags, runs=runs, peak_rss_scaling_mb=peak_rss_mb())
+    report["speedup"] = report["reference_s"] / report["mlp_lab_s"]
+    report["train_over_bound"] = report["train_s"] / report["bound_s"]
+    report["float32_speedup"] = report["reference_s"] / report["float32_s"]
+    report["float32_train_over_bound"] = (report["float32_train_s"]
+                                          / report["float32_bound_s"])
+    report["machine"]["loadavg_end"] = list(os.getloadavg())
+    return report
+
+
+TARGETS = {"speedup": ">= 1.5", "train_over_bound": "<= 1.15",
+           "data_cold_s": "< 5", "data_cached_s": "< 0.5",
+           "peak_rss_mb": "< 2048", "float32_speedup": ">= 3"}
+TIMES = ("reference_s", "reference_data_s", "reference_train_s", "mlp_lab_s",
+         "train_s", "bound_s", "float32_s", "float32_train_s", "float32_bound_s",
+         "data_cold_s", "data_cached_s")
+
+
+def format_report(r: dict) -> str:
+    """The timings (median, min, max), the ratios and the scaling table."""
+    m = r["machine"]
+    lines = [f"{m['cpu']}, {m['cores_usable']} cores, torch {m['torch']}, "
+             f"{m['threads']} threads, load {m['loadavg'][0]:.2f}; seconds: "
+             f"median (min, max) of {r['repeats']}"]
+    lines += [f"  {k:<24}{r[k]:9.3f}  ({r[k + '_min']:.3f}, {r[k + '_max']:.3f})"
+              f"  {TARGETS.get(k, '')}" for k in TIMES]
+    lines += [f"  {k:<24}{r[k]:9.3f}  {TARGETS.get(k, '')}" for k in (
+        "speedup", "train_over_bound", "float32_speedup",
+        "float32_train_over_bound", "peak_rss_mb")]
+    lines.append(f"  identical trainers: float64 {r['float64_identical']}, float32 "
+                 f"{r['float32_identical']}; reference losses == mlp_lab's: "
+                 f"{r['reference_matches_mlp_lab']}")
+    lines.append(f"scaling (one cold run each, limit_per_class "
+                 f"{r['scaling_limit_per_class']}):\n"
+                 "  epochs settings size   train_s   bound_s  ratio")
+    lines += [f"  {p['epochs']:6d} {p['settings']:8d} {p['image_size']:4d} "
+              f"{p['train_s']:9.3f} {p['bound_s']:9.3f} {p['train_over_bound']:6.2f}"
+              for p in r["scaling"]]
+    return "\n".join(lines)

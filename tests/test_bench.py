@@ -1,0 +1,147 @@
+"""bench: the FLOP count by hand, the course pipeline, and the CLI on a tiny tree."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from mlp_lab import bench, reference
+from mlp_lab.bench import Shape
+from mlp_lab.config import Config, Setting
+from mlp_lab.experiments import run
+
+SIZES = (12, 4, 2)  # P_1 = 12 * 4 = 48, P_2 = 4 * 2 = 8
+
+
+def test_epoch_work_counts_the_short_batch_with_its_rows():
+    # 10 samples in batches of 4: rows 4, 4, 2
+    work = bench.epoch_work(SIZES, 10, 4, backward=True)
+    assert work == Counter({
+        Shape("fwd", 4, 12, 4): 2, Shape("fwd", 2, 12, 4): 1,
+        Shape("dW", 4, 4, 12): 2, Shape("dW", 4, 2, 12): 1,
+        Shape("fwd", 4, 4, 2): 2, Shape("fwd", 2, 4, 2): 1,
+        Shape("dW", 2, 4, 4): 2, Shape("dW", 2, 2, 4): 1,
+        Shape("dX", 4, 2, 4): 2, Shape("dX", 2, 2, 4): 1})  # no dX for layer 1
+    forward = 2 * 10 * (48 + 8)
+    assert bench.flops(bench.epoch_work(SIZES, 10, 4, backward=False)) == forward
+    assert bench.flops(work) == forward + 2 * 10 * (48 + 8) + 2 * 10 * 8
+
+
+def test_epoch_work_with_equal_layers_and_no_full_batch():
+    work = bench.epoch_work((3, 3, 3), 2, 4, backward=False)
+    assert work == Counter({Shape("fwd", 2, 3, 3): 2})  # one short batch, 2 layers
+
+
+def test_training_work_covers_both_trainers_and_the_per_epoch_validation():
+    cfg = Config(image_size=2, sizes=SIZES, batch_size=4)
+    setting = SimpleNamespace(train_loss_sgd=[1.0] * 3, train_loss_manual=[1.0] * 3,
+                              val_acc_per_epoch=[0.5] * 3)
+    results = SimpleNamespace(settings=[setting, setting])
+    work = bench.training_work(cfg, 10, 5, results)
+    train_epoch = 2 * 10 * (2 * (48 + 8) + 8)    # 2400
+    val_epoch = 2 * 5 * (48 + 8)                  # batches of 4 and 1 rows: 560
+    assert bench.flops(work) == 2 * (6 * train_epoch + 3 * val_epoch)
+
+
+def test_bound_is_calls_times_seconds_per_call():
+    work = Counter({Shape("fwd", 4, 12, 4): 3, Shape("dX", 4, 2, 4): 5})
+    table = {Shape("fwd", 4, 12, 4): 0.5, Shape("dX", 4, 2, 4): 0.25}
+    assert bench.bound_seconds(work, torch.float64, "cpu", dict(table)) == 2.75
+
+
+@pytest.mark.parametrize("shape", [Shape("fwd", 5, 12, 4), Shape("dW", 4, 5, 12),
+                                   Shape("dX", 5, 2, 4)])
+def test_timed_products_have_the_shape_they_stand_for(shape):
+    out = bench._product(shape, torch.float64, "cpu")()
+    assert out.shape == (shape.m, shape.n) and out.dtype == torch.float64
+    table = bench.measure([shape], torch.float64, "cpu")
+    assert table[shape] > 0
+
+
+def _tiny_tree(image_tree):
+    return image_tree(classes=("automobile", "cat"), n_train=20, n_test=5)
+
+
+def test_reference_trainers_agree_and_match_mlp_lab(image_tree, monkeypatch):
+    monkeypatch.setenv("MLP_LAB_DATA", str(_tiny_tree(image_tree)))
+    cfg = Config(epochs=3, settings=(Setting(0.05), Setting(0.05, 0.85, 0.01)))
+    ref = reference.run_reference(cfg)
+    assert torch.get_default_dtype() == torch.float32  # restored
+    assert len(ref["settings"]) == 2 and 0 <= ref["test_acc"] <= 1
+    for s in ref["settings"]:
+        assert len(s["losses_sgd"]) == 3
+        assert s["losses_sgd"] == s["losses_manual"]
+    # same images, split, normalization and init: the same losses as mlp_lab
+    for s, r in zip(ref["settings"], run(cfg).settings):
+        assert s["losses_sgd"] == pytest.approx(r.train_loss_sgd, abs=1e-12)
+        assert s["val_acc"] == r.val_acc
+
+
+def test_reference_loaders_split_90_10(image_tree, monkeypatch):
+    monkeypatch.setenv("MLP_LAB_DATA", str(_tiny_tree(image_tree)))
+    with reference.default_dtype(torch.double):
+        loaders = reference.load_loaders(Config(batch_size=16))
+    sizes = {k: len(v.dataset) for k, v in loaders.items()}
+    assert sizes == {"train": 36, "val": 4, "test": 10}
+    x, y = next(iter(loaders["train"]))
+    assert x.shape == (16, 3, 16, 16) and x.dtype == torch.float64
+    assert set(y.tolist()) <= {0, 1}
+
+
+def test_timed_runs_use_a_cold_results_cache_with_warm_data(
+        image_tree, monkeypatch, tmp_path, cache_dir):
+    monkeypatch.setenv("MLP_LAB_DATA", str(_tiny_tree(image_tree)))
+    cfg = Config(epochs=1, settings=(Setting(0.05),))
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    cold, cached = bench.time_data(cfg, seed)
+    assert cold > 0 and cached > 0
+    data_files = [p.name for p in seed.iterdir()]
+    assert len(data_files) == 1 and data_files[0].startswith("data-")
+    with bench.cold_cache(seed) as tmp:
+        assert os.environ["MLP_LAB_CACHE"] == str(tmp)
+        assert [p.name for p in tmp.iterdir()] == data_files
+    assert os.environ["MLP_LAB_CACHE"] == str(cache_dir)  # restored
+    for _ in range(2):  # the second run must not find the first one's results
+        r = bench.time_run(cfg, seed)
+        assert not any(s.from_cache for s in r["results"].settings)
+        assert r["identical"] and r["train_s"] > 0 and r["bound_s"] > 0
+    assert list(cache_dir.iterdir()) == []  # the test's own cache untouched
+
+
+REQUIRED = ("reference_s", "mlp_lab_s", "speedup", "bound_s", "train_s",
+            "train_over_bound", "data_cold_s", "data_cached_s", "peak_rss_mb",
+            "float32_s", "float32_speedup")
+
+
+def test_cli_bench_quick_writes_every_figure(image_tree, python_run, tmp_path):
+    out = tmp_path / "out.json"
+    proc = python_run(["-m", "mlp_lab", "bench", "--quick", "--json", out],
+                      env={"MLP_LAB_DATA": _tiny_tree(image_tree)})
+    assert proc.returncode == 0, proc.stderr
+    assert "speedup" in proc.stdout and "train_over_bound" in proc.stdout
+    report = json.loads(out.read_text())
+    for key in REQUIRED:
+        assert isinstance(report[key], float) and report[key] > 0, key
+        if key not in ("speedup", "train_over_bound", "float32_speedup",
+                       "peak_rss_mb"):
+            assert report[f"{key}_min"] <= report[key] <= report[f"{key}_max"]
+    assert report["float32_identical"] is True
+    assert report["reference_matches_mlp_lab"] is True
+    assert report["repeats"] == 1 and report["epochs"] == 2
+    assert report["limit_per_class"] == 500
+    m = report["machine"]
+    assert m["cores"] >= 1 and m["threads"] >= 1 and m["torch"] == torch.__version__
+    assert {(p["epochs"], p["settings"], p["image_size"]) for p in report["scaling"]} \
+        == {(1, 1, 16), (2, 1, 16), (1, 2, 16), (1, 1, 32)}
+    assert all(p["train_s"] > 0 and p["bound_s"] > 0 for p in report["scaling"])
+
+
+def test_cli_bench_rejects_zero_repeats(python_run):
+    proc = python_run(["-m", "mlp_lab", "bench", "--repeats", "0"])
+    assert proc.returncode == 2 and "repeats" in proc.stderr
