@@ -111,7 +111,8 @@ def _missing_data(path: Path, what: str) -> DataError:
         "the config) to an ImageFolder tree ROOT/{train,test}/<class>/<image>.")
 
 
-def _class_files(root: Path, split: str, cls: str, limit: int) -> list[Path]:
+def _class_files(root: Path, split: str, cls: str, limit: int) -> list[str]:
+    """Sorted image file paths (plain strings: 12,000 Path objects cost 0.2 s)."""
     folder = root / split / cls
     if not folder.is_dir():
         raise DataError(
@@ -120,7 +121,7 @@ def _class_files(root: Path, split: str, cls: str, limit: int) -> list[Path]:
     with os.scandir(folder) as entries:  # DirEntry.is_file() needs no extra stat
         names = sorted(e.name for e in entries if e.is_file()
                        and os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES)
-    files = [folder / name for name in names]
+    files = [os.path.join(folder, name) for name in names]
     if not files:
         raise DataError(
             f"class folder empty: {folder} has no images (class {cls!r}). "
@@ -128,7 +129,7 @@ def _class_files(root: Path, split: str, cls: str, limit: int) -> list[Path]:
     return files[:limit] if limit else files
 
 
-def _folder_listing(cfg: Config, root: Path) -> dict[str, list[tuple[Path, int]]]:
+def _folder_listing(cfg: Config, root: Path) -> dict[str, list[tuple[str, int]]]:
     if not root.is_dir():
         raise _missing_data(root, "the data folder does not exist")
     for split in ("train", "test"):
@@ -140,11 +141,11 @@ def _folder_listing(cfg: Config, root: Path) -> dict[str, list[tuple[Path, int]]
             for split in ("train", "test")}
 
 
-def _stat_key(listing: dict[str, list[tuple[Path, int]]]) -> str:
+def _stat_key(listing: dict[str, list[tuple[str, int]]]) -> str:
     h = hashlib.sha256()
     for split, items in listing.items():
         for p, label in items:
-            st = p.stat()
+            st = os.stat(p)
             h.update(f"{split}|{p}|{label}|{st.st_size}|{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:16]
 
@@ -156,7 +157,7 @@ def _resize(images: torch.Tensor, size: int) -> torch.Tensor:
     return TF.resize(images, [size, size], antialias=True)
 
 
-def _decode_one(path: Path, raw: torch.Tensor) -> torch.Tensor:
+def _decode_one(path: str, raw: torch.Tensor) -> torch.Tensor:
     """Decode one image file's bytes to (3, H, W) uint8 RGB, naming it on failure."""
     from torchvision.io import ImageReadMode, decode_image
 
@@ -167,20 +168,21 @@ def _decode_one(path: Path, raw: torch.Tensor) -> torch.Tensor:
                         "delete this file.") from exc
 
 
-def _decode_all(paths: list[Path], digest) -> list[torch.Tensor]:
+def _decode_all(paths: list[str], digest) -> list[torch.Tensor]:
     """Decode image files (JPEGs in one batched call), hashing their bytes."""
     from torchvision.io import ImageReadMode, decode_jpeg
 
     raws = []
     for p in paths:
-        data = p.read_bytes()
+        with open(p, "rb") as f:
+            data = f.read()
         digest.update(data)
         raws.append(torch.frombuffer(bytearray(data), dtype=torch.uint8))
     with warnings.catch_warnings():
         # torchvision 0.29 (pinned) deprecates its decoders in favour of
         # torchcodec; they are still the fastest here (batched libjpeg).
         warnings.simplefilter("ignore", DeprecationWarning)
-        if all(p.suffix.lower() in (".jpg", ".jpeg") for p in paths):
+        if all(os.path.splitext(p)[1].lower() in (".jpg", ".jpeg") for p in paths):
             try:
                 return decode_jpeg(raws, mode=ImageReadMode.RGB)
             except Exception:  # some file is bad: decode one by one to name it
