@@ -26,7 +26,7 @@ test: setup
 	MPLBACKEND=Agg $(PY) -m pytest -q
 
 bench: setup
-	$(PY) -m mlp_lab bench --json bench.json
+	$(PY) -m mlp_lab bench --json benchmarks/recorded.json
 
 clean:
 	rm -rf _book _freeze .quarto data/cache

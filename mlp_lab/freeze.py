@@ -43,7 +43,10 @@ def fingerprint(cfg=None) -> dict:
         data = source_key(cfg)
     except DataError:
         data = "unavailable"
-    return {"source": cache.source_hash(), "config": cfg.to_dict(), "data": data}
+    bench = sorted(cache.PROJECT_ROOT.glob("benchmarks/*.json"))
+    recorded = cache.stable_hash([(p.name, p.read_text()) for p in bench])
+    return {"source": cache.source_hash(), "config": cfg.to_dict(), "data": data,
+            "benchmarks": recorded}
 
 
 def has_code(qmd: Path) -> bool:

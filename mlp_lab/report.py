@@ -142,3 +142,22 @@ def quarto_version() -> str:
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def environment_table(res: Results, cfg: Config) -> pd.DataFrame:
+    """Versions, device, seeds, data and code identity of this render."""
+    import os
+
+    from . import cache
+
+    e = res.env
+    env = {"Python": e["python"], "PyTorch": e["torch"],
+           "torchvision": e["torchvision"], "Quarto": quarto_version(),
+           "device": f'{e["device"]} ({e["device_name"]})', "dtype": e["dtype"],
+           "seed (models)": e["seed"], "seed (split)": cfg.split_seed,
+           "SGD code path": e["sgd_path"], "data source": res.data["source"],
+           "data location": res.data["location"],
+           "data fingerprint": res.data["fingerprint"],
+           "library code hash": cache.source_hash(cache.COMPUTE_MODULES),
+           "config": os.environ.get("MLP_LAB_CONFIG") or "defaults"}
+    return pd.DataFrame({"value": [str(v) for v in env.values()]}, index=list(env))

@@ -61,3 +61,33 @@ def test_table(results: Results) -> pd.DataFrame:
         return pd.DataFrame({"accuracy": []})
     return pd.DataFrame({"accuracy": [b["train_acc"], b["val_acc"], b["test_acc"]]},
                         index=["train", "validation", "test"])
+
+
+BENCH_ROWS = {  # key in the bench JSON -> row name
+    "reference_s": "course-style pipeline, end to end (s)",
+    "mlp_lab_s": "mlp_lab, end to end, data cached (s)",
+    "speedup": "speed-up (course-style / mlp_lab)",
+    "train_s": "mlp_lab training (s)",
+    "bound_s": "matmul-bound time of that work (s)",
+    "train_over_bound": "training / bound",
+    "float32_s": "mlp_lab in float32, end to end (s)",
+    "float32_speedup": "speed-up (course-style float64 / mlp_lab float32)",
+    "data_cold_s": "data preparation from images (s)",
+    "data_cached_s": "data preparation from the cache (s)",
+    "peak_rss_mb": "peak memory (MB)",
+}
+
+
+def benchmark_table(bench: dict) -> pd.DataFrame:
+    """The benchmark's key figures (medians, with min and max where timed)."""
+    rows = [{"measure": name, "median": bench[key],
+             "min": bench.get(f"{key}_min"), "max": bench.get(f"{key}_max")}
+            for key, name in BENCH_ROWS.items() if key in bench]
+    return pd.DataFrame(rows).set_index("measure")
+
+
+def scaling_table(bench: dict) -> pd.DataFrame:
+    """Training time against epochs, settings and image size (one run each)."""
+    cols = ["epochs", "settings", "image_size", "gflop", "train_s", "bound_s",
+            "train_over_bound"]
+    return pd.DataFrame(bench["scaling"])[cols]

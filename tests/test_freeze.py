@@ -18,7 +18,8 @@ CHAPTERS = {"index": PROSE, "book/design": PROSE, "book/sgd": CODE,
 
 
 def _fp(**changes) -> dict:
-    fp = {"source": "aaaa", "config": {"epochs": 30}, "data": "k1"}
+    fp = {"source": "aaaa", "config": {"epochs": 30}, "data": "k1",
+          "benchmarks": "b1"}
     return {**fp, **changes}
 
 
@@ -69,7 +70,7 @@ def test_same_fingerprint_removes_nothing(project):
 
 
 @pytest.mark.parametrize("change", [{"config": {"epochs": 2}}, {"source": "bbbb"},
-                                    {"data": "k2"}])
+                                    {"data": "k2"}, {"benchmarks": "b2"}])
 def test_changed_fingerprint_removes_code_chapters_only(project, change):
     freeze.refreeze(project, _fp())
     for name in ("book/sgd", "book/results"):
