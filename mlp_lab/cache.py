@@ -25,13 +25,12 @@ from typing import Any, Callable
 
 import torch
 
+from .errors import CacheError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STALE_TMP_SECONDS = 600  # a leftover temp file older than this is a dead writer's
 _TMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # what _atomic_write's mkstemp makes
 
-
-class CacheError(OSError):
-    """The cache folder cannot be created or written."""
 
 
 class CacheWarning(UserWarning):
@@ -69,7 +68,8 @@ def stable_hash(obj: Any, n: int = 16) -> str:
 
 
 # The modules whose code determines the numbers (not how they are shown).
-COMPUTE_MODULES = ("cache", "config", "data", "models", "trainers", "experiments")
+COMPUTE_MODULES = ("cache", "config", "data", "sources", "models", "trainers",
+                   "experiments")
 
 
 def source_hash(modules: tuple[str, ...] | None = None) -> str:

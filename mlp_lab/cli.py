@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -11,7 +10,8 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from .config import ConfigError, load_config
+from .config import load_config
+from .errors import CacheError, ConfigError, DataError
 
 
 @contextmanager
@@ -125,19 +125,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _user_errors() -> tuple[type[Exception], ...]:
-    """The errors whose message names the problem and its fix: reported in one
-    line, not as a traceback. Data and cache errors can only have been raised
-    if their (torch-importing) modules were imported, so none is imported here.
-    """
-    types = [ConfigError]
-    for module, name in (("mlp_lab.data", "DataError"),
-                         ("mlp_lab.cache", "CacheError")):
-        if module in sys.modules:
-            types.append(getattr(sys.modules[module], name))
-    return tuple(types)
-
-
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
     """Show a warning as one ``warning: ...`` line (no file, line or source)."""
     print(f"warning: {message}", file=sys.stderr)
@@ -149,8 +136,6 @@ def main(argv: list[str] | None = None) -> int:
         warnings.showwarning = _one_line_warning  # e.g. a damaged cache file
         try:
             return args.func(args)
-        except Exception as exc:
-            if not isinstance(exc, _user_errors()):
-                raise
+        except (ConfigError, DataError, CacheError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -12,8 +12,10 @@ import dataclasses
 import math
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+from .errors import ConfigError
 
 CIFAR10_CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer",
@@ -23,9 +25,6 @@ DISPLAY_NAMES = {"automobile": "car"}
 DTYPES = ("float64", "float32")
 LOSSES = ("cross_entropy",)
 
-
-class ConfigError(ValueError):
-    """A config field is unknown or has an invalid value."""
 
 
 @dataclass(frozen=True)

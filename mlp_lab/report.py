@@ -51,7 +51,7 @@ def markdown_table(df: pd.DataFrame, digits: int = 4):
     return Markdown(df.to_markdown(floatfmt=f".{digits}f"))
 
 
-def source(obj) -> "Markdown":
+def source(obj):
     """The library source of ``obj`` as a Python code block (never pasted)."""
     from IPython.display import Markdown
 

@@ -91,3 +91,15 @@ def python_run():
                               cwd=cwd or ROOT, capture_output=True, text=True,
                               timeout=timeout)
     return run
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Torch on one thread for a module of tiny trainings: threads only add
+    overhead there, and spin when the machine is busy."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from mlp_lab.config import Config, Setting
 from mlp_lab.experiments import SettingResult, run, select_best
@@ -16,13 +15,7 @@ EPOCHS = 2
 SETTINGS = (Setting(0.05, 0.0, 0.0), Setting(0.05, 0.85, 0.01))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny matrices: threads only add overhead (and spin on a busy machine)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

@@ -31,13 +31,7 @@ SETTINGS = [(0.01, 0.0, 0.0), (0.01, 0.0, 0.01), (0.01, 0.85, 0.0),
 DTYPES = [torch.float64, torch.float32]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny matrices: threads only add overhead (and spin on a busy machine)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def synthetic(dtype, n=600, batch=64, scale=1.0):
