@@ -160,7 +160,7 @@ def noise_sentence(f: dict, res: Results) -> str:
     is_top = res.settings[i].lr == top_lr
     return (f"The noisiest loss curve is that of {describe(i, res)}"
             + (f", the largest learning rate ({top_lr:g}): larger steps overshoot "
-               "and the loss jumps between epochs." if is_top else
+               "more, which shows as a rougher descent." if is_top else
                f"; the largest learning rate ({top_lr:g}) did not make the "
                "noisiest curve here."))
 

@@ -44,10 +44,17 @@ def seconds(x: float) -> str:
     return f"{x:.1f} s" if x < 120 else f"{int(x // 60)} min {int(x % 60):02d} s"
 
 
-def markdown_table(df: pd.DataFrame, digits: int = 4):
-    """A DataFrame as a Markdown table (renders in HTML and in the PDF)."""
+def markdown_table(df: pd.DataFrame, digits: int = 4, sci: tuple[str, ...] = ()):
+    """A DataFrame as a Markdown table (renders in HTML and in the PDF).
+
+    Floats get ``digits`` decimals; the columns named in ``sci`` are written in
+    scientific notation (``digits`` significant decimals), for tiny errors.
+    """
     from IPython.display import Markdown
 
+    df = df.copy()
+    for col in sci:
+        df[col] = [f"{v:.{digits}e}" for v in df[col]]
     return Markdown(df.to_markdown(floatfmt=f".{digits}f"))
 
 
