@@ -10,7 +10,8 @@ Quarto's ``user_expressions``, accepts only an expression). Any error fails.
 
 References: every ``@fig-``/``@tbl-``/``@sec-``/``@eq-`` must name a label
 defined somewhere in the book (a ``#| label:`` cell option or a ``{#id}``
-attribute), labels are unique, and labelled figure/table cells have captions.
+attribute), labels are unique, labelled figure/table cells have captions, and
+every figure and table is referred to in the text.
 """
 
 from __future__ import annotations
@@ -213,6 +214,10 @@ def check_references(chapters: dict[str, nbformat.NotebookNode]) -> list[str]:
                 problems += _code_cell_labels(cell.source, name, define)
     problems += [f"{name}: @{ref} does not resolve to any label in the book"
                  for ref, name in refs if ref not in defined]
+    cited = {ref for ref, _ in refs}
+    problems += [f"{where}: {label} is never referred to in the text"
+                 for label, where in defined.items()
+                 if label.startswith(("fig-", "tbl-")) and label not in cited]
     return problems
 
 

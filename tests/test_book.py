@@ -133,7 +133,7 @@ x
 ::: {#fig-div}
 ![](a.png)
 
-A div figure.
+A div figure, @fig-div.
 :::
 
 Now `{python} x * 10`.
@@ -173,6 +173,12 @@ def test_dangling_reference_missing_caption_and_duplicate_are_reported():
     assert any("@fig-nope does not resolve" in p for p in problems)
     assert any("fig-a has no fig-cap" in p for p in problems)
     assert any("duplicate label sec-intro in b.qmd" in p for p in problems)
+
+
+def test_a_figure_or_table_never_referred_to_is_reported():
+    quiet = _nb(QMD.replace("@tbl-b", "the table"))
+    assert bookcheck.check_references({"a.qmd": quiet}) == [
+        "a.qmd: tbl-b is never referred to in the text"]
 
 
 def test_labels_come_from_attributes_and_cell_options():
