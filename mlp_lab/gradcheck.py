@@ -21,6 +21,8 @@ from torch import nn
 from mlp_lab.backprop import (TINY, autograd_gradients, backpropagation,
                               course_loss, named_gradients, relative_error)
 
+STEP = 1e-5  # h of the centered differences (cs231n: float64, about 1e-5)
+
 
 def choose_entries(model: nn.Module, k: int | None = None,
                    seed: int = 0) -> dict[str, torch.Tensor]:
@@ -63,7 +65,7 @@ def _numeric(p: torch.Tensor, idx: torch.Tensor,
 def gradcheck(model: nn.Module, loss_fn: Callable[[], torch.Tensor],
               analytic: dict[str, torch.Tensor] | None = None,
               k: int | None = None, seed: int = 0,
-              h: float = 1e-5) -> pd.DataFrame:
+              h: float = STEP) -> pd.DataFrame:
     """Compare analytic gradients with centered finite differences.
 
     ``loss_fn()`` must re-run the forward pass with the current parameters and

@@ -17,6 +17,10 @@ import pandas as pd
 from .config import Config, load_config
 from .experiments import Results, run
 
+CHECK_BATCHES = (1, 32)  # batch sizes of the backprop checks
+CHECK_ENTRIES = 20  # finite-difference entries sampled per tensor
+
+
 @lru_cache(maxsize=1)
 def config() -> Config:
     """The experiment config of this render (``$MLP_LAB_CONFIG`` or defaults)."""
@@ -105,9 +109,9 @@ def backprop_checks(seed: int = 0, sizes: tuple[int, ...] | None = None,
     try:
         for n_l in ([2, 3, 2], list(sizes or config().sizes)):
             for act in ("tanh", "relu"):
-                for batch in (1, 32):
+                for batch in CHECK_BATCHES:
                     net, x, y = _live_net(n_l, act, batch, seed)
-                    c = course_checks(net, x, y, k=20, seed=seed)
+                    c = course_checks(net, x, y, k=CHECK_ENTRIES, seed=seed)
                     rows.append({
                         "net": "-".join(map(str, n_l)), "activation": act,
                         "batch": batch,
