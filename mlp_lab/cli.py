@@ -10,7 +10,7 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from .config import load_config
+from .config import load_config, model_name
 from .errors import CacheError, ConfigError, DataError
 
 
@@ -55,7 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("No setting converged: every one diverged.")
     else:
         b = results.best
-        print(f"Best: Model {b['index'] + 1} (val acc {b['val_acc']:.4f}), "
+        print(f"Best: {model_name(b['index'])} (val acc {b['val_acc']:.4f}), "
               f"test acc {b['test_acc']:.4f}, confusion {b['confusion']}")
     n_cached = sum(s.from_cache for s in results.settings)
     print(f"{elapsed:.1f} s ({n_cached} of {len(results.settings)} settings "

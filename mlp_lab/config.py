@@ -27,6 +27,11 @@ LOSSES = ("cross_entropy",)
 
 
 
+def model_name(i: int) -> str:
+    """Display name of setting ``i`` (0-based), as every table and figure shows it."""
+    return f"Model {i + 1}"
+
+
 @dataclass(frozen=True)
 class Setting:
     """One SGD hyper-parameter setting (a "model" in the assignment's table)."""

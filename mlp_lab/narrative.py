@@ -13,7 +13,7 @@ import statistics
 
 import pandas as pd
 
-from .config import DEFAULT_SETTINGS, Config
+from .config import DEFAULT_SETTINGS, Config, model_name
 from .experiments import Results
 from .report import pct
 
@@ -26,7 +26,7 @@ REFERENCE = pd.DataFrame(
      "weight_decay": [s.weight_decay for s in DEFAULT_SETTINGS],
      "train_acc": [0.897, 0.893, 0.982, 0.983, 0.976],
      "val_acc": [0.885, 0.885, 0.919, 0.921, 0.913]},
-    index=[f"Model {i}" for i in range(1, 6)])
+    index=[model_name(i) for i in range(5)])
 REFERENCE_TEST_ACC = 0.917
 
 
@@ -82,7 +82,7 @@ def findings(res: Results) -> dict:
 def describe(i: int, res: Results) -> str:
     """'Model 4 (lr 0.01, momentum 0.85, weight decay 0.01)'."""
     s = res.settings[i]
-    return (f"Model {i + 1} (lr {s.lr:g}, momentum {s.momentum:g}, "
+    return (f"{model_name(i)} (lr {s.lr:g}, momentum {s.momentum:g}, "
             f"weight decay {s.weight_decay:g})")
 
 
@@ -178,7 +178,7 @@ def _reference(res: Results) -> pd.DataFrame:
              "val_acc (original)": (ref.get((s.lr, s.momentum, s.weight_decay),
                                             math.nan) if same_task else math.nan)}
             for s in res.settings]
-    df = pd.DataFrame(rows, index=[f"Model {i + 1}" for i in range(len(rows))])
+    df = pd.DataFrame(rows, index=[model_name(i) for i in range(len(rows))])
     df["difference"] = df["val_acc (here)"] - df["val_acc (original)"]
     return df
 

@@ -19,6 +19,8 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
+from .config import model_name
+
 FIGSIZE = (7.0, 3.6)  # inches: book text width
 # Only parameters read when artists are created: savefig.* would be read at
 # save time, outside the context (the book's renderer chooses dpi and format).
@@ -45,11 +47,6 @@ def _figure(rows: int = 1, cols: int = 1, height: float = 1.0, **kw):
     """A constrained-layout Figure of ``FIGSIZE`` (height scaled) and its axes."""
     fig = Figure(figsize=(FIGSIZE[0], FIGSIZE[1] * height), layout="constrained")
     return fig, fig.subplots(rows, cols, squeeze=False, **kw)
-
-
-def model_name(i: int) -> str:
-    """Display name of setting ``i`` (0-based): "Model i+1"."""
-    return f"Model {i + 1}"
 
 
 def setting_label(s, sep: str = ", ") -> str:

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .config import model_name
 from .experiments import Results, SettingResult
-
-
-def model_name(i: int) -> str:
-    """1-based display name of setting ``i`` (0-based)."""
-    return f"Model {i + 1}"
 
 
 def results_table(results: Results) -> pd.DataFrame:
