@@ -1,28 +1,11 @@
 """``python -m mlp_lab bench``: mlp_lab against the course pipeline and a matmul bound.
 
-FLOPs. For layer widths n_0, ..., n_L let P_l = n_{l-1} n_l. A batch of r rows
-costs, in matrix products (2 m k n flops for (m x k) @ (k x n)):
-
-    forward   Z_l = A_{l-1} W_l^T + b_l   (r x n_{l-1}) @ (n_{l-1} x n_l)  2 r P_l
-    backward  dW_l = dZ_l^T A_{l-1}       (n_l x r) @ (r x n_{l-1})        2 r P_l
-              dA_{l-1} = dZ_l W_l, l >= 2 (r x n_l) @ (n_l x n_{l-1})      2 r P_l
-
-(A_0, the input, needs no gradient), so a training batch costs
-2 r (2 sum_l P_l + sum_{l>=2} P_l) and an evaluation batch 2 r sum_l P_l.
-An epoch over N samples has floor(N / B) batches of r = B rows and, if
-N mod B > 0, one of r = N mod B rows.
-
-Bound. ``train_s`` is the sum over settings of ``seconds_sgd +
-seconds_manual`` of a cold ``experiments.run``: E_sgd + E_manual training
-epochs over the train split plus, inside ``seconds_sgd``, E_sgd forward passes
-over the validation split (the per-epoch ``val_acc_per_epoch``). The final
-train/val accuracies are outside ``train_s`` and outside the bound.
-``bound_s = sum over shapes of calls(shape) * t(shape)``, where t(shape) =
-flops(shape) / rate(shape) is the best time per call of that product
-(``torch.addmm``/``torch.mm`` with the operand layouts autograd uses), timed
-in a loop on this machine in the run's dtype and thread count. Bias adds,
-ReLU, cross-entropy, bias gradients, SGD updates and Python/autograd overheads
-are not in the bound: ``train_over_bound`` - 1 is their share.
+In one run, ``repeats`` times, interleaved: the data preparation (cold and
+cached), the course-style pipeline (:mod:`mlp_lab.reference`), mlp_lab's
+``run`` with a cold results cache in float64 and in float32, and the compute
+bound of the same trainings (:mod:`mlp_lab.bound`); then the anatomy of one
+training batch (:mod:`mlp_lab.anatomy`) and a scaling grid. Seconds are
+medians over the repeats, with min and max; ratios are ratios of medians.
 """
 
 from __future__ import annotations
@@ -35,19 +18,19 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections import Counter, namedtuple
 from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
+from .anatomy import STAGES, anatomy, heaviest
+from .bound import bound_seconds, flops, training_work
 from .config import Config
 from .data import load_data
 from .experiments import run
 from .reference import run_reference
 from .trainers import default_device
 
-Shape = namedtuple("Shape", "op m k n")  # (m x k) @ (k x n), op: fwd, dW or dX
 SCALING = {"epochs": (2, 4, 8), "settings": (1, 2, 4), "image_size": (16, 32)}
 QUICK_SCALING = {"epochs": (1, 2), "settings": (1, 2), "image_size": (16, 32)}
 
@@ -56,98 +39,6 @@ def quick_config(cfg: Config) -> Config:
     """``cfg`` cut to at most 500 images per class and split, 2 epochs."""
     return dataclasses.replace(cfg, epochs=2,
                                limit_per_class=min(cfg.limit_per_class or 500, 500))
-
-
-# ------------------------------------------------------------------ FLOPs
-
-def matmuls(sizes, rows: int, backward: bool) -> list[Shape]:
-    """The matrix products of one batch of ``rows`` rows (see the module doc)."""
-    out = []
-    for l, (a, b) in enumerate(zip(sizes, sizes[1:])):
-        out.append(Shape("fwd", rows, a, b))
-        if backward:
-            out.append(Shape("dW", b, rows, a))
-            if l > 0:
-                out.append(Shape("dX", rows, b, a))
-    return out
-
-
-def epoch_work(sizes, n: int, batch_size: int, backward: bool) -> Counter:
-    """Shape -> calls for one pass over ``n`` samples in batches of ``batch_size``."""
-    full, last = divmod(n, batch_size)
-    work = Counter()
-    for s in matmuls(sizes, batch_size, backward):
-        work[s] += full
-    work.update(matmuls(sizes, last, backward) if last else [])
-    return +work  # drops zero counts (no full batch)
-
-
-def flops(work: Counter) -> int:
-    """Sum of 2 m k n over the calls of ``work``."""
-    return sum(2 * s.m * s.k * s.n * c for s, c in work.items())
-
-
-def training_work(cfg: Config, n_train: int, n_val: int, results) -> Counter:
-    """The matmuls inside ``train_s``: every epoch actually run, both trainers,
-    plus the SGD trainer's per-epoch validation pass."""
-    tr = epoch_work(cfg.sizes, n_train, cfg.batch_size, True)
-    va = epoch_work(cfg.sizes, n_val, cfg.batch_size, False)
-    total = Counter()
-    for s in results.settings:
-        epochs = len(s.train_loss_sgd) + len(s.train_loss_manual)
-        total.update({k: c * epochs for k, c in tr.items()})
-        total.update({k: c * len(s.val_acc_per_epoch) for k, c in va.items()})
-    return total
-
-
-# ------------------------------------------------------------ matmul rates
-
-def _product(s: Shape, dtype, device):
-    """A zero-argument call computing ``s`` as autograd does (layouts included)."""
-    g = torch.Generator(device=device).manual_seed(0)
-
-    def rnd(*shape):
-        return torch.randn(*shape, dtype=dtype, device=device, generator=g)
-
-    if s.op == "fwd":  # addmm(b, x, W.t()), W (n x k) row-major
-        b, x, w = rnd(s.n), rnd(s.m, s.k), rnd(s.n, s.k)
-        return lambda: torch.addmm(b, x, w.t())
-    a = rnd(s.k, s.m).t() if s.op == "dW" else rnd(s.m, s.k)  # dZ^T: a transpose
-    w = rnd(s.k, s.n)
-    return lambda: torch.mm(a, w)
-
-
-def seconds_per_call(fn, sync, target: float = 0.01, rounds: int = 7) -> float:
-    """Best over ``rounds`` of the mean time per call in a loop of >= ``target`` s."""
-    def loop(n: int) -> float:
-        sync()
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        sync()
-        return time.perf_counter() - t0
-
-    n = 1
-    while loop(n) < target:  # warms up while it calibrates
-        n *= 2
-    return min(loop(n) for _ in range(rounds)) / n
-
-
-def measure(shapes, dtype, device, table: dict | None = None) -> dict:
-    """Shape -> seconds per call, measuring only shapes missing from ``table``."""
-    table = {} if table is None else table
-    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (
-        lambda: None)
-    for s in shapes:
-        if s not in table:
-            table[s] = seconds_per_call(_product(s, dtype, device), sync)
-    return table
-
-
-def bound_seconds(work: Counter, dtype, device, table: dict | None = None) -> float:
-    """Compute-bound time of ``work``: sum of calls * measured seconds per call."""
-    table = measure(work, dtype, device, table)
-    return sum(c * table[s] for s, c in work.items())
 
 
 # ------------------------------------------------------------ timed runs
@@ -286,6 +177,19 @@ def one_repeat(f64: Config, f32: Config, seed: Path) -> dict:
     return out, flags, r64["gflop"]
 
 
+def batch_anatomy(f64: Config, f32: Config, seed: Path, quick: bool) -> dict:
+    """``anatomy`` of a batch in both dtypes (seconds per batch), with its setup."""
+    with cache_at(seed):
+        data = load_data(f64)  # from the seeded cache; dtype-independent
+    n, rounds = (5, 3) if quick else (35, 9)
+    out = {"batches": n, "rounds": rounds,
+           "setting": dataclasses.asdict(heaviest(f64.settings))}
+    for c in (f64, f32):
+        out[c.dtype] = anatomy(c, data, getattr(torch, c.dtype), default_device(),
+                               n_batches=n, rounds=rounds)
+    return out
+
+
 def bench(cfg: Config, repeats: int = 3, quick: bool = False,
           threads: int | None = None) -> dict:
     """Time everything ``repeats`` times; medians, min, max, ratios of medians.
@@ -309,6 +213,7 @@ def bench(cfg: Config, repeats: int = 3, quick: bool = False,
                 runs.setdefault(k, []).append(v)
             for k, v in ok.items():
                 flags[k] = flags.get(k, True) and v
+        report["anatomy"] = batch_anatomy(f64, f32, Path(seed), quick)
         report["peak_rss_mb"] = peak_rss_mb()
         report["scaling_limit_per_class"] = cfg.limit_per_class
         report["scaling"] = scaling(f64, Path(seed), QUICK_SCALING if quick
@@ -347,6 +252,13 @@ def format_report(r: dict) -> str:
     lines.append(f"  identical trainers: float64 {r['float64_identical']}, float32 "
                  f"{r['float32_identical']}; reference losses == mlp_lab's: "
                  f"{r['reference_matches_mlp_lab']}")
+    a = r["anatomy"]
+    lines.append(f"one {a['float64']['rows']}-row batch, ms (x bound), median of "
+                 f"{a['rounds']} interleaved rounds over {a['batches']} batches:")
+    for dtype in ("float64", "float32"):
+        t = a[dtype]
+        lines.append(f"  {dtype}: bound {t['bound'] * 1e3:.2f}" + "".join(
+            f" | {k} {t[k] * 1e3:.2f} ({t[k] / t['bound']:.2f})" for k in STAGES))
     lines.append(f"scaling (one cold run each, limit_per_class "
                  f"{r['scaling_limit_per_class']}):\n"
                  "  epochs settings size   train_s   bound_s  ratio")

@@ -31,9 +31,12 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _epoch(model: nn.Module, loss_fn, loader: Iterable, step: Callable[[], None],
-           ) -> float:
-    """One pass over ``loader``; returns the mean of the per-batch losses."""
+def run_epoch(model: nn.Module, loss_fn, loader: Iterable,
+              step: Callable[[torch.Tensor], None]) -> float:
+    """One pass over ``loader``: per batch, ``step(loss_fn(model(x), y))``.
+
+    Returns the mean of the per-batch losses (accumulated as a tensor, so that
+    no batch waits for the device)."""
     total, n = None, 0
     for x, y in loader:
         loss = loss_fn(model(x), y)
@@ -50,7 +53,7 @@ def _loop(n_epochs: int, model: nn.Module, loss_fn, loader, step,
     losses: list[float] = []
     for epoch in range(n_epochs):
         model.train()
-        losses.append(_epoch(model, loss_fn, loader, step))
+        losses.append(run_epoch(model, loss_fn, loader, step))
         if on_epoch is not None:
             on_epoch(epoch, losses[-1])
         if not math.isfinite(losses[-1]):

@@ -1,4 +1,4 @@
-"""bench: the FLOP count by hand, the course pipeline, and the CLI on a tiny tree."""
+"""bench and bound: FLOPs by hand, the course pipeline, the CLI on a tiny tree."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from mlp_lab import bench, reference
-from mlp_lab.bench import Shape
+from mlp_lab import bench, bound, reference
+from mlp_lab.bound import Shape
 from mlp_lab.config import Config, Setting
 from mlp_lab.experiments import run
 
@@ -20,7 +20,7 @@ SIZES = (12, 4, 2)  # P_1 = 12 * 4 = 48, P_2 = 4 * 2 = 8
 
 def test_epoch_work_counts_the_short_batch_with_its_rows():
     # 10 samples in batches of 4: rows 4, 4, 2
-    work = bench.epoch_work(SIZES, 10, 4, backward=True)
+    work = bound.epoch_work(SIZES, 10, 4, backward=True)
     assert work == Counter({
         Shape("fwd", 4, 12, 4): 2, Shape("fwd", 2, 12, 4): 1,
         Shape("dW", 4, 4, 12): 2, Shape("dW", 4, 2, 12): 1,
@@ -28,12 +28,12 @@ def test_epoch_work_counts_the_short_batch_with_its_rows():
         Shape("dW", 2, 4, 4): 2, Shape("dW", 2, 2, 4): 1,
         Shape("dX", 4, 2, 4): 2, Shape("dX", 2, 2, 4): 1})  # no dX for layer 1
     forward = 2 * 10 * (48 + 8)
-    assert bench.flops(bench.epoch_work(SIZES, 10, 4, backward=False)) == forward
-    assert bench.flops(work) == forward + 2 * 10 * (48 + 8) + 2 * 10 * 8
+    assert bound.flops(bound.epoch_work(SIZES, 10, 4, backward=False)) == forward
+    assert bound.flops(work) == forward + 2 * 10 * (48 + 8) + 2 * 10 * 8
 
 
 def test_epoch_work_with_equal_layers_and_no_full_batch():
-    work = bench.epoch_work((3, 3, 3), 2, 4, backward=False)
+    work = bound.epoch_work((3, 3, 3), 2, 4, backward=False)
     assert work == Counter({Shape("fwd", 2, 3, 3): 2})  # one short batch, 2 layers
 
 
@@ -42,24 +42,24 @@ def test_training_work_covers_both_trainers_and_the_per_epoch_validation():
     setting = SimpleNamespace(train_loss_sgd=[1.0] * 3, train_loss_manual=[1.0] * 3,
                               val_acc_per_epoch=[0.5] * 3)
     results = SimpleNamespace(settings=[setting, setting])
-    work = bench.training_work(cfg, 10, 5, results)
+    work = bound.training_work(cfg, 10, 5, results)
     train_epoch = 2 * 10 * (2 * (48 + 8) + 8)    # 2400
     val_epoch = 2 * 5 * (48 + 8)                  # batches of 4 and 1 rows: 560
-    assert bench.flops(work) == 2 * (6 * train_epoch + 3 * val_epoch)
+    assert bound.flops(work) == 2 * (6 * train_epoch + 3 * val_epoch)
 
 
 def test_bound_is_calls_times_seconds_per_call():
     work = Counter({Shape("fwd", 4, 12, 4): 3, Shape("dX", 4, 2, 4): 5})
     table = {Shape("fwd", 4, 12, 4): 0.5, Shape("dX", 4, 2, 4): 0.25}
-    assert bench.bound_seconds(work, torch.float64, "cpu", dict(table)) == 2.75
+    assert bound.bound_seconds(work, torch.float64, "cpu", dict(table)) == 2.75
 
 
 @pytest.mark.parametrize("shape", [Shape("fwd", 5, 12, 4), Shape("dW", 4, 5, 12),
                                    Shape("dX", 5, 2, 4)])
 def test_timed_products_have_the_shape_they_stand_for(shape):
-    out = bench._product(shape, torch.float64, "cpu")()
+    out = bound.product(shape, torch.float64, "cpu")()
     assert out.shape == (shape.m, shape.n) and out.dtype == torch.float64
-    table = bench.measure([shape], torch.float64, "cpu")
+    table = bound.measure([shape], torch.float64, "cpu")
     assert table[shape] > 0
 
 
@@ -140,6 +140,13 @@ def test_cli_bench_quick_writes_every_figure(image_tree, python_run, tmp_path):
     assert {(p["epochs"], p["settings"], p["image_size"]) for p in report["scaling"]} \
         == {(1, 1, 16), (2, 1, 16), (1, 2, 16), (1, 1, 32)}
     assert all(p["train_s"] > 0 and p["bound_s"] > 0 for p in report["scaling"])
+    a = report["anatomy"]
+    assert a["setting"] == {"lr": 0.01, "momentum": 0.85, "weight_decay": 0.01}
+    for dtype in ("float64", "float32"):  # all 36 training images: one batch
+        assert a[dtype]["rows"] == 36 and a[dtype]["bound"] > 0
+        assert all(a[dtype][k] > 0 for k in ("products", "forward", "backward",
+                                             "sgd", "manual"))
+    assert "x bound" in proc.stdout
 
 
 def test_cli_bench_rejects_zero_repeats(python_run):
