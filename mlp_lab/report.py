@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
+import numbers
 from functools import lru_cache
 
 import pandas as pd
@@ -53,13 +55,25 @@ def markdown_table(df: pd.DataFrame, digits: int = 4, sci: tuple[str, ...] = ())
 
     Floats get ``digits`` decimals; the columns named in ``sci`` are written in
     scientific notation (``digits`` significant decimals), for tiny errors.
+    Missing values (None, NaN) are left blank. Numbers are formatted here, not
+    by tabulate, which would read "1.2e-12" back as a number and round it to 0.
     """
     from IPython.display import Markdown
 
-    df = df.copy()
-    for col in sci:
-        df[col] = [f"{v:.{digits}e}" for v in df[col]]
-    return Markdown(df.to_markdown(floatfmt=f".{digits}f"))
+    def fmt(v, spec: str) -> str:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return ""
+        if isinstance(v, (bool, str)) or not isinstance(v, numbers.Real):
+            return str(v)
+        return format(v, spec) if isinstance(v, float) or spec.endswith("e") else str(v)
+
+    cells = {c: [fmt(v, f".{digits}{'e' if c in sci else 'f'}") for v in df[c]]
+             for c in df.columns}
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not
+               pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
+    align = ["left"] + ["right" if n else "left" for n in numeric]
+    out = pd.DataFrame(cells, index=df.index)
+    return Markdown(out.to_markdown(disable_numparse=True, colalign=align))
 
 
 def source(obj):
