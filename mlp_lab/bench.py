@@ -230,12 +230,31 @@ def bench(cfg: Config, repeats: int = 3, quick: bool = False,
     return report
 
 
-TARGETS = {"speedup": ">= 1.5", "train_over_bound": "<= 1.15",
-           "data_cold_s": "< 5", "data_cached_s": "< 0.5",
-           "peak_rss_mb": "< 2048", "float32_speedup": ">= 3"}
+TARGETS = {"speedup": (">=", 1.5), "train_over_bound": ("<=", 1.15),  # issue 4
+           "data_cold_s": ("<", 5), "data_cached_s": ("<", 0.5),
+           "peak_rss_mb": ("<", 2048), "float32_speedup": (">=", 3)}
+_COMPARE = {">=": float.__ge__, "<=": float.__le__, "<": float.__lt__}
+
+
+def target(key: str) -> str:
+    """The target of figure ``key`` as text (">= 1.5"), or "" if it has none."""
+    return " ".join(map(str, TARGETS[key])) if key in TARGETS else ""
+
+
+def meets(key: str, value: float) -> bool | None:
+    """Whether ``value`` meets the target of ``key`` (None: no target)."""
+    if key not in TARGETS:
+        return None
+    op, bound = TARGETS[key]
+    return _COMPARE[op](float(value), float(bound))
 TIMES = ("reference_s", "reference_data_s", "reference_train_s", "mlp_lab_s",
          "train_s", "bound_s", "float32_s", "float32_train_s", "float32_bound_s",
          "data_cold_s", "data_cached_s")
+
+
+def _verdict(r: dict, key: str) -> str:
+    met = meets(key, r[key])
+    return "" if met is None else f"target {target(key)}: {'met' if met else 'MISSED'}"
 
 
 def format_report(r: dict) -> str:
@@ -245,8 +264,8 @@ def format_report(r: dict) -> str:
              f"{m['threads']} threads, load {m['loadavg'][0]:.2f}; seconds: "
              f"median (min, max) of {r['repeats']}"]
     lines += [f"  {k:<24}{r[k]:9.3f}  ({r[k + '_min']:.3f}, {r[k + '_max']:.3f})"
-              f"  {TARGETS.get(k, '')}" for k in TIMES]
-    lines += [f"  {k:<24}{r[k]:9.3f}  {TARGETS.get(k, '')}" for k in (
+              f"  {_verdict(r, k)}" for k in TIMES]
+    lines += [f"  {k:<24}{r[k]:9.3f}  {_verdict(r, k)}" for k in (
         "speedup", "train_over_bound", "float32_speedup",
         "float32_train_over_bound", "peak_rss_mb")]
     lines.append(f"  identical trainers: float64 {r['float64_identical']}, float32 "

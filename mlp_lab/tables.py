@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .bench import meets, target
 from .config import model_name
 from .experiments import Results, SettingResult
 
@@ -75,11 +76,36 @@ BENCH_ROWS = {  # key in the bench JSON -> row name
 
 
 def benchmark_table(bench: dict) -> pd.DataFrame:
-    """The benchmark's key figures (medians, with min and max where timed)."""
+    """The benchmark's key figures (medians, with min and max where timed),
+    with the target of issue 4 and whether it is met."""
     rows = [{"measure": name, "median": bench[key],
-             "min": bench.get(f"{key}_min"), "max": bench.get(f"{key}_max")}
+             "min": bench.get(f"{key}_min"), "max": bench.get(f"{key}_max"),
+             "target": target(key),
+             "met": {None: "", True: "yes", False: "no"}[meets(key, bench[key])]}
             for key, name in BENCH_ROWS.items() if key in bench]
     return pd.DataFrame(rows).set_index("measure")
+
+
+ANATOMY_ROWS = {  # stage of anatomy.py -> row name
+    "bound": "bound: the products, hot in a loop",
+    "products": "the products, on the real batches",
+    "forward": "forward pass and loss (autograd graph built)",
+    "backward": "forward and backward",
+    "sgd": "step of train (torch.optim.SGD)",
+    "manual": "step of train_manual_update",
+}
+
+
+def anatomy_table(bench: dict) -> pd.DataFrame:
+    """Milliseconds per batch of each stage, and its multiple of the bound, by dtype."""
+    a = bench["anatomy"]
+    cols = {}
+    for dtype in ("float64", "float32"):
+        t = a[dtype]
+        cols[f"{dtype} (ms)"] = [t[k] * 1e3 for k in ANATOMY_ROWS]
+        cols[f"{dtype} / bound"] = [t[k] / t["bound"] for k in ANATOMY_ROWS]
+    return pd.DataFrame(cols, index=pd.Index(list(ANATOMY_ROWS.values()),
+                                             name="per batch"))
 
 
 def scaling_table(bench: dict) -> pd.DataFrame:

@@ -63,6 +63,33 @@ def test_timed_products_have_the_shape_they_stand_for(shape):
     assert table[shape] > 0
 
 
+def test_targets_are_checked_with_their_own_comparison():
+    assert bench.target("speedup") == ">= 1.5" and bench.target("reference_s") == ""
+    assert bench.meets("speedup", 1.5) and not bench.meets("speedup", 1.49)
+    assert bench.meets("train_over_bound", 1.15)
+    assert not bench.meets("train_over_bound", 1.16)
+    assert not bench.meets("data_cached_s", 0.5) and bench.meets("data_cached_s", 0.4)
+    assert bench.meets("reference_s", 1.0) is None
+
+
+def test_benchmark_and_anatomy_tables():
+    from mlp_lab import tables
+    step = {"rows": 256, "bound": 0.002, "products": 0.0022, "forward": 0.001,
+            "backward": 0.003, "sgd": 0.004, "manual": 0.0035}
+    report = {"speedup": 1.7, "train_over_bound": 1.8, "reference_s": 70.0,
+              "reference_s_min": 69.0, "reference_s_max": 72.0,
+              "anatomy": {"float64": step,
+                          "float32": {k: v / 2 for k, v in step.items()}}}
+    t = tables.benchmark_table(report)
+    assert t["met"].tolist() == ["", "yes", "no"]  # reference, speedup, ratio
+    assert t["target"].tolist() == ["", ">= 1.5", "<= 1.15"]
+    a = tables.anatomy_table(report)
+    assert len(a) == 6 and a["float64 / bound"].iloc[0] == 1.0
+    assert a["float64 (ms)"].tolist() == pytest.approx([2, 2.2, 1, 3, 4, 3.5])
+    assert a["float32 / bound"].tolist() == pytest.approx(
+        a["float64 / bound"].tolist())
+
+
 def _tiny_tree(image_tree):
     return image_tree(classes=("automobile", "cat"), n_train=20, n_test=5)
 
