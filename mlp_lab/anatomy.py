@@ -10,7 +10,8 @@ of it when it is smaller):
               first layer's product reading the batch itself
     forward   model(x) and the loss, building the autograd graph
     backward  forward, then ``loss.backward()`` into fresh gradients
-    sgd       a step of ``trainers.train``: zero_grad, forward, backward, step
+    sgd       a step of ``trainers.train`` (``sgd_optimizer``): zero_grad,
+              forward, backward, step
     manual    a step of ``trainers.train_manual_update``
 
 One round runs the five timed stages back to back over the ``n`` batches;
@@ -35,7 +36,7 @@ from .bound import matmuls, measure
 from .config import Config, Setting
 from .data import PreparedData
 from .models import make_model
-from .trainers import run_epoch, train, train_manual_update
+from .trainers import run_epoch, sgd_optimizer, train, train_manual_update
 
 STAGES = ("products", "forward", "backward", "sgd", "manual")
 
@@ -79,8 +80,7 @@ def stages(cfg: Config, batches: list, dtype, device) -> dict[str, Callable[[], 
     products = product_calls(cfg.sizes, len(batches[0][1]), dtype, device)
     model, sgd_model, manual_model = (make_model(cfg.sizes, cfg.seed, dtype, device)
                                       for _ in range(3))
-    opt = torch.optim.SGD(sgd_model.parameters(), lr=s.lr, momentum=s.momentum,
-                          weight_decay=s.weight_decay)
+    opt = sgd_optimizer(sgd_model.parameters(), s.lr, s.momentum, s.weight_decay)
 
     def backward(loss: torch.Tensor) -> None:
         model.zero_grad()

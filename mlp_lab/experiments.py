@@ -32,8 +32,8 @@ from . import cache
 from .config import Config, Setting, load_config
 from .data import PreparedData, load_data
 from .models import make_model
-from .trainers import (accuracy, confusion_matrix, default_device, train,
-                       train_manual_update)
+from .trainers import (accuracy, confusion_matrix, default_device, sgd_optimizer,
+                       train, train_manual_update)
 
 Progress = Callable[[str, int], AbstractContextManager]
 
@@ -134,9 +134,8 @@ def train_setting(cfg: Config, setting: Setting, data: PreparedData,
     progress = progress or (lambda desc, total: nullcontext())
 
     model = make_model(cfg.sizes, cfg.seed, dtype, device)
-    opt = torch.optim.SGD(model.parameters(), lr=setting.lr,
-                          momentum=setting.momentum,
-                          weight_decay=setting.weight_decay)
+    opt = sgd_optimizer(model.parameters(), setting.lr, setting.momentum,
+                        setting.weight_decay)
     val_curve: list[float] = []
     with progress(f"SGD    {tag}", cfg.epochs) as bar:
         def on_epoch(epoch: int, loss: float) -> None:
@@ -253,7 +252,7 @@ def environment(cfg: Config) -> dict:
             "device_name": (torch.cuda.get_device_name() if device.type == "cuda"
                             else cpu_name()),
             "dtype": cfg.dtype, "seed": cfg.seed,
-            "sgd_path": "foreach" if device.type == "cuda" else "single-tensor"}
+            "sgd_path": "single-tensor"}  # trainers.sgd_optimizer pins it
 
 
 def run(cfg: Config | None = None, progress: Progress | None = None,

@@ -78,6 +78,19 @@ def train(n_epochs: int, optimizer: torch.optim.Optimizer, model: nn.Module,
     return _loop(n_epochs, model, loss_fn, train_loader, step, on_epoch)
 
 
+def sgd_optimizer(params, lr: float, momentum: float = 0.0,
+                  weight_decay: float = 0.0) -> torch.optim.SGD:
+    """``torch.optim.SGD`` pinned to its single-tensor code path (``foreach=False``).
+
+    PyTorch picks the multi-tensor (foreach) path by default on CUDA, whose
+    kernels need not round as the single-tensor ops do; pinning the path makes
+    :func:`sgd_update`, which issues the single-tensor ops, bit-identical to
+    the optimizer on every device, not only on the CPU (where it is the default).
+    """
+    return torch.optim.SGD(params, lr=lr, momentum=momentum,
+                           weight_decay=weight_decay, foreach=False)
+
+
 @torch.no_grad()
 def sgd_update(params: list[torch.Tensor], buffers: list[torch.Tensor | None],
                lr: float, momentum: float, weight_decay: float) -> None:

@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from mlp_lab import trainers
 from mlp_lab.models import make_model
 from mlp_lab.trainers import (accuracy, confusion_matrix, default_device,
-                              train, train_manual_update)
+                              sgd_optimizer, train, train_manual_update)
 
 SIZES = (48, 16, 8, 2)
 SEED = 265
@@ -57,6 +57,16 @@ def run_manual(dtype, lr, momentum, weight_decay, epochs=EPOCHS, loader=None):
                                  loader or synthetic(dtype), lr, momentum,
                                  weight_decay)
     return losses, model
+
+
+def test_sgd_optimizer_pins_the_single_tensor_path_and_equals_the_default():
+    model = make_model(SIZES, SEED, torch.float64)
+    opt = sgd_optimizer(model.parameters(), 0.05, 0.9, 0.01)
+    assert opt.defaults["foreach"] is False and opt.defaults["fused"] is None
+    assert (opt.defaults["lr"], opt.defaults["momentum"],
+            opt.defaults["weight_decay"]) == (0.05, 0.9, 0.01)
+    pinned = train(2, opt, model, nn.CrossEntropyLoss(), synthetic(torch.float64))
+    assert pinned == run_sgd(torch.float64, 0.05, 0.9, 0.01, epochs=2)[0]  # CPU
 
 
 # ---------------------------------------------------------------- equality
