@@ -112,4 +112,6 @@ def scaling_table(bench: dict) -> pd.DataFrame:
     """Training time against epochs, settings and image size (one run each)."""
     cols = ["epochs", "settings", "image_size", "gflop", "train_s", "bound_s",
             "train_over_bound"]
-    return pd.DataFrame(bench["scaling"])[cols]
+    df = pd.DataFrame(bench["scaling"])[cols]
+    df.index = pd.Index([f"run {i + 1}" for i in range(len(df))], name="scaling")
+    return df
