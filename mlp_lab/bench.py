@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -27,6 +26,7 @@ from .anatomy import STAGES, anatomy, heaviest
 from .bound import bound_seconds, flops, training_work
 from .config import Config
 from .data import load_data
+from .environment import machine
 from .experiments import run
 from .reference import run_reference
 from .trainers import default_device
@@ -123,24 +123,6 @@ def scaling(cfg: Config, seed: Path, grid: dict) -> list[dict]:
 
 
 # ------------------------------------------------------------------ report
-
-def machine() -> dict:
-    """CPU model, cores, torch version and threads, load average."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    dev = default_device()
-    return {"cpu": model, "cores": os.cpu_count(),
-            "cores_usable": len(os.sched_getaffinity(0)),
-            "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "device": (torch.cuda.get_device_name() if dev.type == "cuda"
-                       else "cpu"), "loadavg": list(os.getloadavg())}
-
 
 def peak_rss_mb() -> float:
     """Peak resident memory (MiB) of this process or of its largest child.

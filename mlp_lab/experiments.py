@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import platform
-from importlib import metadata
 import time
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -31,6 +28,7 @@ from torch import nn
 from . import cache
 from .config import Config, Setting, load_config
 from .data import PreparedData, load_data
+from .environment import environment
 from .models import make_model
 from .trainers import (accuracy, confusion_matrix, default_device, sgd_optimizer,
                        train, train_manual_update)
@@ -231,28 +229,6 @@ def data_summary(data: PreparedData) -> dict:
             "n_test": sizes["test"], "counts": data.counts(),
             "class_names": list(data.class_names),
             "mean": data.mean.tolist(), "std": data.std.tolist()}
-
-
-def cpu_name() -> str:
-    """The CPU model (Linux /proc/cpuinfo) and core count, else the machine type."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f
-                         if line.startswith("model name"))
-    except (OSError, StopIteration):
-        model = platform.processor() or platform.machine()
-    return f"{model}, {os.cpu_count()} cores"
-
-
-def environment(cfg: Config) -> dict:
-    """Versions, device and dtype the results were computed with."""
-    device = default_device()
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "torchvision": metadata.version("torchvision"), "device": device.type,
-            "device_name": (torch.cuda.get_device_name() if device.type == "cuda"
-                            else cpu_name()),
-            "dtype": cfg.dtype, "seed": cfg.seed,
-            "sgd_path": "single-tensor"}  # trainers.sgd_optimizer pins it
 
 
 def run(cfg: Config | None = None, progress: Progress | None = None,
