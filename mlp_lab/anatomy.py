@@ -32,7 +32,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .bound import matmuls, measure
+from .bound import matmuls, measure, random_tensors, synchronizer
 from .config import Config, Setting
 from .data import PreparedData
 from .models import make_model
@@ -53,11 +53,7 @@ def product_calls(sizes, rows: int, dtype, device) -> Callable[[torch.Tensor], N
     gradient dZ_l are fixed random tensors; A_0 is ``x`` flattened. Operand
     layouts are autograd's: addmm(b, A, W^T), mm(dZ^T, A), mm(dZ, W).
     """
-    g = torch.Generator(device=device).manual_seed(0)
-
-    def rnd(*shape):
-        return torch.randn(*shape, dtype=dtype, device=device, generator=g)
-
+    rnd = random_tensors(dtype, device)
     layers = [(rnd(n, k), rnd(n), rnd(rows, k), rnd(rows, n))
               for k, n in zip(sizes, sizes[1:])]
 
@@ -109,8 +105,7 @@ def anatomy(cfg: Config, data: PreparedData, dtype, device, n_batches: int = 35,
 
     Batches have ``batch_size`` rows, or all training images when there are
     fewer (``rows`` in the result)."""
-    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (
-        lambda: None)
+    sync = synchronizer(device)
     batches = full_batches(data, cfg.batch_size, n_batches, dtype, device)
     fns = stages(cfg, batches, dtype, device)
     times: dict[str, list[float]] = {k: [] for k in STAGES}

@@ -229,6 +229,8 @@ def meets(key: str, value: float) -> bool | None:
         return None
     op, bound = TARGETS[key]
     return _COMPARE[op](float(value), float(bound))
+
+
 TIMES = ("reference_s", "reference_data_s", "reference_train_s", "mlp_lab_s",
          "train_s", "bound_s", "float32_s", "float32_train_s", "float32_bound_s",
          "data_cold_s", "data_cached_s")

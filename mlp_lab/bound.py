@@ -81,13 +81,23 @@ def training_work(cfg: Config, n_train: int, n_val: int, results) -> Counter:
 
 # ------------------------------------------------------------ matmul rates
 
+def synchronizer(device):
+    """A call that waits for the device's queued work (a no-op on the CPU)."""
+    if torch.device(device).type == "cuda":
+        return torch.cuda.synchronize
+    return lambda: None
+
+
+def random_tensors(dtype, device):
+    """rnd(*shape): standard normal tensors from a generator seeded with 0."""
+    g = torch.Generator(device=device).manual_seed(0)
+    return lambda *shape: torch.randn(*shape, dtype=dtype, device=device,
+                                      generator=g)
+
+
 def product(s: Shape, dtype, device):
     """A zero-argument call computing ``s`` as autograd does (layouts included)."""
-    g = torch.Generator(device=device).manual_seed(0)
-
-    def rnd(*shape):
-        return torch.randn(*shape, dtype=dtype, device=device, generator=g)
-
+    rnd = random_tensors(dtype, device)
     if s.op == "fwd":  # addmm(b, x, W.t()), W (n x k) row-major
         b, x, w = rnd(s.n), rnd(s.m, s.k), rnd(s.n, s.k)
         return lambda: torch.addmm(b, x, w.t())
@@ -115,8 +125,7 @@ def seconds_per_call(fn, sync, target: float = 0.01, rounds: int = 7) -> float:
 def measure(shapes, dtype, device, table: dict | None = None) -> dict:
     """Shape -> seconds per call, measuring only shapes missing from ``table``."""
     table = {} if table is None else table
-    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (
-        lambda: None)
+    sync = synchronizer(device)
     for s in shapes:
         if s not in table:
             table[s] = seconds_per_call(product(s, dtype, device), sync)

@@ -45,9 +45,9 @@ def environment(cfg: Config) -> dict:
 
 def machine() -> dict:
     """The benchmark's machine: CPU model, cores, torch, threads, device, load."""
-    dev = default_device()
+    cuda = default_device().type == "cuda"
     return {"cpu": cpu_model(), "cores": os.cpu_count(),
             "cores_usable": len(os.sched_getaffinity(0)),
             "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "device": (torch.cuda.get_device_name() if dev.type == "cuda"
-                       else "cpu"), "loadavg": list(os.getloadavg())}
+            "device": device_name() if cuda else "cpu",
+            "loadavg": list(os.getloadavg())}

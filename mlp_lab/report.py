@@ -63,9 +63,11 @@ def markdown_table(df: pd.DataFrame, digits: int = 4, sci: tuple[str, ...] = ())
     def fmt(v, spec: str) -> str:
         if v is None or (isinstance(v, float) and math.isnan(v)):
             return ""
-        if isinstance(v, (bool, str)) or not isinstance(v, numbers.Real):
-            return str(v)
-        return format(v, spec) if isinstance(v, float) or spec.endswith("e") else str(v)
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            return str(v)  # text, flags
+        if isinstance(v, numbers.Integral) and not spec.endswith("e"):
+            return str(v)  # counts stay whole
+        return format(v, spec)
 
     cells = {c: [fmt(v, f".{digits}{'e' if c in sci else 'f'}") for v in df[c]]
              for c in df.columns}
