@@ -135,8 +135,9 @@ def overhead_sentences(a: dict, dtype: str, target: float = 1.15) -> str:
     beyond = max(s - b, 1e-12)
     out = (f"In {dtype}, the bound's products alone take {p / b:.2f}× their "
            "hot-loop time when called on the real batches; forward and backward take "
-           f"{f / b:.2f}× the bound, a step of `train` {s / b:.2f}× and a step "
-           f"of `train_manual_update` {m / b:.2f}×. Of `train`'s time beyond the "
+           f"{f / b:.2f}× the bound, a step of the torch.optim.SGD trainer "
+           f"{s / b:.2f}× and a step of the manual update {m / b:.2f}×. Of the "
+           "torch.optim.SGD step's time beyond the "
            f"bound, {(f - b) / beyond:.0%} is spent in the forward and backward "
            "passes (activations, loss, bias gradients, autograd bookkeeping"
            + (f", products {p / b - 1:.0%} slower than hot" if p > b else "")
@@ -153,6 +154,7 @@ def dtype_sentence(a64: dict, a32: dict) -> str:
     """How much float32 speeds up the products, the step, and the rest of it."""
     b64, b32, s64, s32 = a64["bound"], a32["bound"], a64["sgd"], a32["sgd"]
     return (f"From float64 to float32 the bound's products get {b64 / b32:.1f}× "
-            f"faster, a step of `train` {s64 / s32:.1f}× faster, and the step's "
+            f"faster, a step of the torch.optim.SGD trainer {s64 / s32:.1f}× "
+            "faster, and the step's "
             f"time beyond the bound {(s64 - b64) / max(s32 - b32, 1e-12):.1f}× "
             "faster.")

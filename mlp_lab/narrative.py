@@ -100,11 +100,11 @@ def provenance_note(res: Results) -> str:
     """Where this render's images came from, in words."""
     if res.data["source"] == "torchvision-cifar10":
         return ("These are the canonical CIFAR-10 files, downloaded by "
-                "`torchvision.datasets.CIFAR10`.")
-    return ("This is a local ImageFolder copy (`MLP_LAB_DATA`), not the canonical "
-            "download: where it is a re-encoding of CIFAR-10 (e.g. JPEG), pixel "
-            "values and hence every number differ slightly from a render on the "
-            "canonical files.")
+                "torchvision.datasets.CIFAR10.")
+    return ("This is a local ImageFolder copy (named by MLP_LAB_DATA), not the "
+            "canonical download: where it is a re-encoding of CIFAR-10 (e.g. JPEG), "
+            "pixel values and hence every number differs slightly from a render on "
+            "the canonical files.")
 
 
 def symmetry(rates: tuple[float, float], tolerance: float = 0.25) -> str:

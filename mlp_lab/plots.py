@@ -32,6 +32,8 @@ STYLE = {"font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9,
 TRAINERS = ("torch.optim.SGD", "manual update")
 HATCH = "///"  # marks the manual trainer's bars
 MARKERS = "osD^vP*X"  # one per model: coinciding curves stay distinguishable
+# behind a value written inside a (possibly hatched) bar, so that it stays legible
+LABEL_BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85}
 
 
 def styled(fn):
@@ -62,11 +64,13 @@ def _finite(values) -> tuple[np.ndarray, np.ndarray]:
     return x[keep], y[keep]
 
 
-def _bars(ax, results, series, fmt: str = "{:.1f}") -> list[float]:
+def _bars(ax, results, series, fmt: str = "{:.1f}", inside: bool = False
+          ) -> list[float]:
     """Grouped bars, one group per model, one bar per (label, values, colour,
-    hatched) of ``series``; each bar is annotated with its value, or with
-    "n/a" (and no bar) where the value is not finite. Diverged models' tick
-    labels say "diverged", in red. Returns the finite values.
+    hatched) of ``series``; each bar is annotated with its value (above it, or
+    ``inside`` its top end), or with "n/a" (and no bar) where the value is not
+    finite. Diverged models' tick labels say "diverged", in red. Returns the
+    finite values.
     """
     ss, n = results.settings, len(series)
     x, w, shown = np.arange(len(ss)), 0.8 / n, []
@@ -77,10 +81,13 @@ def _bars(ax, results, series, fmt: str = "{:.1f}") -> list[float]:
         for b, vi in zip(bars, v):
             ok = math.isfinite(vi)
             ax.annotate(fmt.format(vi) if ok else "n/a",
-                        (b.get_x() + w / 2, vi if ok else 0.5), xytext=(0, 2),
+                        (b.get_x() + w / 2, vi if ok else 0.5),
+                        xytext=(0, -2 if inside and ok else 2),
                         xycoords=("data", "data" if ok else "axes fraction"),
-                        textcoords="offset points", ha="center", va="bottom",
-                        fontsize=6.5, rotation=90)
+                        textcoords="offset points", ha="center",
+                        va="top" if inside and ok else "bottom",
+                        fontsize=6.5, rotation=90,
+                        bbox=LABEL_BOX if inside and ok else None)
             shown += [vi] if ok else []
     ax.set(xticks=x, xticklabels=[f"{model_name(i)}\n{setting_label(s, chr(10))}"
                                   + ("\ndiverged" if s.diverged else "")
@@ -88,6 +95,18 @@ def _bars(ax, results, series, fmt: str = "{:.1f}") -> list[float]:
     for s, tick in zip(ss, ax.get_xticklabels()):
         tick.set_color("C3" if s.diverged else "black")
     return shown
+
+
+def percent_limits(values, floor: float = 0.0) -> tuple[float, float]:
+    """y-limits (%) that zoom to ``values`` but never leave [floor, 100].
+
+    The range spans at least 2 points and leaves room below the lowest value,
+    so a bar's height stays visible; accuracy cannot exceed 100 %, so neither
+    can the axis.
+    """
+    lo, hi = (min(values), max(values)) if values else (floor, 100.0)
+    pad = max(hi - lo, 2.0)
+    return max(floor, lo - 0.6 * pad), min(100.0, hi + 0.25 * pad)
 
 
 @styled
@@ -143,13 +162,10 @@ def accuracy_bars(results) -> Figure:
         same = [a if s.max_abs_diff_params == 0 else math.nan for a, s in zip(acc, ss)]
         series += [(f"{split}, {TRAINERS[0]}", acc, f"C{k}", False),
                    (f"{split}, {TRAINERS[1]}", same, f"C{k}", True)]
-    vals = _bars(ax, results, series) or [0, 100]
-    lo, hi = min(vals), max(vals)
-    pad = max(hi - lo, 2)  # zoom to the data, leaving room for labels and legend
-    ax.set_ylim(max(0, lo - 0.6 * pad), min(100, hi + 0.5 * pad) + 0.3 * pad)
+    ax.set_ylim(*percent_limits(_bars(ax, results, series, inside=True)))
     ax.set(ylabel="accuracy (%)", title="Train and validation accuracy "
            "(y-axis zoomed; hatched: manual update)")
-    ax.legend(ncols=4, loc="upper center", fontsize=7)
+    fig.legend(loc="outside lower center", ncols=4, fontsize=7)
     return fig
 
 
@@ -242,7 +258,8 @@ def all_loss_curves(results, log: bool = False) -> Figure:
 def val_accuracy_curves(results) -> Figure:
     """Validation accuracy (%) after each epoch, one line per model (SGD run)."""
     fig, ((ax,),) = _figure(height=1.2)
-    _model_curves(fig, ax, results, "val_acc_per_epoch", scale=100)
+    kept = _model_curves(fig, ax, results, "val_acc_per_epoch", scale=100)
+    ax.set_ylim(*percent_limits(kept))
     ax.set(ylabel="validation accuracy (%)", title="Validation accuracy per epoch")
     return fig
 
@@ -263,14 +280,15 @@ def best_model_accuracies(results) -> Figure:
         return _no_best(fig, ax)
     v = [100 * b["train_acc"], 100 * b["val_acc"], 100 * b["test_acc"]]
     bars = ax.bar(["train", "validation", "test"], v, 0.55, color=["C0", "C1", "C2"])
-    for bar, vi in zip(bars, v):
-        ax.annotate(f"{vi:.1f}%", (bar.get_x() + 0.275, vi), xytext=(0, 2),
-                    textcoords="offset points", ha="center", va="bottom")
+    for bar, vi in zip(bars, v):  # inside the bar's top: the axis ends at 100 %
+        ax.annotate(f"{vi:.1f}%", (bar.get_x() + 0.275, vi), xytext=(0, -3),
+                    textcoords="offset points", ha="center", va="top",
+                    bbox=LABEL_BOX)
     ax.axhline(50, color="0.4", linestyle="--", linewidth=1)
     ax.text(0.5, 50, "chance (50%)", ha="center", va="bottom", fontsize=7.5,
             color="0.3")
     s = results.settings[b["index"]]
-    ax.set(ylim=(0, 105), ylabel="accuracy (%)", xlabel="split",
+    ax.set(ylim=(0, 100), ylabel="accuracy (%)", xlabel="split",
            title=f"Selected model: {model_name(b['index'])} ({setting_label(s)})")
     return fig
 

@@ -106,12 +106,40 @@ def test_accuracy_bars(results):
     # manual repeats SGD only where the parameters are identical
     np.testing.assert_allclose(_bars(ax, f"val, {man}"), [75, 68, 0, 0])
     assert _texts(fig).count("n/a") == 4
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert any(sgd in t for t in legend) and any(man in t for t in legend)
     assert ax.get_ylim()[0] > 0 and ax.get_ylabel()
     ticks = [t.get_text() for t in ax.get_xticklabels()]
     assert ticks[0].startswith("Model 1") and "diverged" in ticks[3]
     assert "diverged" not in ticks[2]
+
+
+PERCENT_FIGURES = ("accuracy_bars", "val_accuracy_curves", "best_model_accuracies")
+
+
+@pytest.mark.parametrize("name", PERCENT_FIGURES)
+@pytest.mark.parametrize("acc", [1.0, 0.995, 0.62])
+def test_percent_axes_stay_within_0_and_100(name, acc):
+    """Accuracy cannot exceed 100 %, so no accuracy axis may run past it, even
+    when a model is perfect (the first render's axis ran to 102.5 %)."""
+    r = _results()
+    for s in r.settings:
+        s.train_acc, s.val_acc = acc, acc - 0.005
+        s.val_acc_per_epoch = [acc - 0.1, acc - 0.005][:len(s.val_acc_per_epoch)]
+    r.best.update(train_acc=acc, val_acc=acc - 0.005, test_acc=acc - 0.01)
+    fig = getattr(plots, name)(r)
+    fig.draw_without_rendering()
+    (ax,) = fig.axes
+    lo, hi = ax.get_ylim()
+    assert 0 <= lo < hi <= 100, (lo, hi)
+    assert all(0 <= t <= 100 for t in ax.get_yticks() if lo <= t <= hi)
+
+
+def test_percent_limits_zoom_but_keep_room_below_the_bars():
+    assert plots.percent_limits([88.0, 91.0]) == pytest.approx((86.2, 91.75))
+    assert plots.percent_limits([99.0, 100.0]) == (97.8, 100.0)
+    assert plots.percent_limits([0.0, 100.0]) == (0.0, 100.0)
+    assert plots.percent_limits([]) == (0.0, 100.0)
 
 
 def test_final_loss_bars(results):
