@@ -12,10 +12,16 @@ References: every ``@fig-``/``@tbl-``/``@sec-``/``@eq-`` must name a label
 defined somewhere in the book (a ``#| label:`` cell option or a ``{#id}``
 attribute), labels are unique, labelled figure/table cells have captions, and
 every figure and table is referred to in the text.
+
+What Quarto would show wrong, found without it: math that pandoc converts to
+a Typst symbol Typst 0.15 removed (the PDF does not compile), and inline
+values that carry Markdown syntax (Quarto escapes a string's Markdown, so the
+reader would see the backticks).
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -152,7 +158,8 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, env: dict | None = None,
 
     The kernel starts as Quarto starts it: the inline matplotlib backend (an
     ``MPLBACKEND`` of the caller is not passed on) and Quarto's figure setup.
-    Every ``fig-`` cell must display an image.
+    Every ``fig-`` cell must display an image, and no inline value may carry
+    Markdown syntax (:func:`markdown_leaks`).
     """
     run = executable(nb)
     run.cells.insert(0, nbformat.v4.new_code_cell(SETUP, metadata={"bookcheck": {}}))
@@ -170,7 +177,7 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, env: dict | None = None,
                 if not cell.metadata["bookcheck"].get("error_ok"):
                     raise ChapterError(f"{name}: {_describe(cell)} failed:\n"
                                        + ANSI.sub("", str(exc))) from None
-    problems = missing_figures(run, name)
+    problems = missing_figures(run, name) + leaking_inline_values(run, name)
     if problems:
         raise ChapterError("\n".join(problems))
     return run
@@ -236,3 +243,117 @@ def _code_cell_labels(source: str, name: str, define) -> list[str]:
     if kind in ("fig", "tbl") and not options.get(f"{kind}-cap"):
         return [f"{name}: cell {label} has no {kind}-cap"]
     return []
+
+
+# ------------------------------------------------------------ what Quarto shows
+
+# TeX commands that pandoc (3.9) writes as Typst symbols that Typst 0.14
+# deprecated and 0.15 removed (the circled operators became ``*.o``, ``sect``
+# became ``inter``, ``angle.l/r`` became ``chevron.l/r``): with any of them in
+# the book's math, the PDF does not compile ("unknown symbol modifier").
+REMOVED_IN_TYPST_015 = {
+    "odot": "dot.circle", "bigodot": "dot.circle.big", "oplus": "plus.circle",
+    "bigoplus": "plus.circle.big", "ominus": "minus.circle",
+    "otimes": "times.circle", "bigotimes": "times.circle.big",
+    "circledast": "ast.circle", "circledcirc": "circle.nested",
+    "circleddash": "dash.circle", "cap": "sect", "bigcap": "sect.big",
+    "sqcap": "sect.sq", "langle": "angle.l", "rangle": "angle.r",
+    "hbar": "planck.reduce"}
+MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)([^$\n]+?)(?<!\s)\$(?!\d)",
+                  re.DOTALL)
+TEX_COMMAND = re.compile(r"\\([A-Za-z]+)")
+
+
+def math_spans(markdown: str) -> list[str]:
+    """The TeX of every ``$...$`` and ``$$...$$`` in the prose (not in code)."""
+    return [a or b for a, b in MATH.findall(_prose(markdown))]
+
+
+def removed_typst_symbols(markdown: str) -> list[str]:
+    """``\\cmd -> typst.name`` for each math command Typst 0.15 cannot compile."""
+    return [f"\\{cmd} -> {REMOVED_IN_TYPST_015[cmd]}"
+            for tex in math_spans(markdown) for cmd in TEX_COMMAND.findall(tex)
+            if cmd in REMOVED_IN_TYPST_015]
+
+
+# Markdown that an inline value must not carry: Quarto escapes a string's
+# Markdown (the reader sees the backticks), leaves "$" alone (math would
+# start), and doubles the backslashes of the string's repr.
+MARKDOWN_SYNTAX = ("`", "**", "](", "$")
+
+
+def inline_values(run: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    """(expression, text/plain of its value) of every inline expression run."""
+    return [(cell.metadata["bookcheck"]["inline"],
+             "".join(o.get("data", {}).get("text/plain", "") for o in cell.outputs))
+            for cell in run.cells
+            if "inline" in cell.metadata.get("bookcheck", {})]
+
+
+def shown_text(plain: str) -> str:
+    """What Quarto shows for a value's text/plain: a string without its quotes."""
+    if len(plain) >= 2 and plain[0] == plain[-1] and plain[0] in "'\"":
+        try:
+            value = ast.literal_eval(plain)
+        except (ValueError, SyntaxError):
+            return plain
+        if isinstance(value, str):
+            return value
+    return plain
+
+
+def markdown_leaks(plain: str) -> list[str]:
+    """The Markdown syntax in a value's text/plain that the reader would see."""
+    leaks = [m for m in MARKDOWN_SYNTAX if m in shown_text(plain)]
+    return leaks + (["\\"] if "\\" in plain else [])
+
+
+def leaking_inline_values(run: nbformat.NotebookNode, name: str) -> list[str]:
+    """Problems: inline values of an executed chapter that carry Markdown."""
+    return [f"{name}: inline `{{python}} {expr}` shows {leaks} literally: {plain[:120]}"
+            for expr, plain in inline_values(run)
+            for leaks in [markdown_leaks(plain)] if leaks]
+
+
+# ------------------------------------------------------------ a real render's output
+
+def captions(chapters: dict[str, nbformat.NotebookNode]) -> dict[str, str]:
+    """label -> caption of every figure and table cell of the book."""
+    out = {}
+    for nb in chapters.values():
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                options = cell_options(cell.source)
+                label = options.get("label") or ""
+                if label.startswith(("fig-", "tbl-")):
+                    out[label] = str(options.get(f"{label[:3]}-cap", ""))
+    return out
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def caption_in_text(caption: str, text: str) -> bool:
+    """Whether ``caption`` appears in a PDF's extracted ``text``.
+
+    Compared up to its first cross-reference or math (rendered differently),
+    ignoring case, spaces, punctuation and line-break hyphens."""
+    plain = re.split(r"[@$`]", caption)[0]
+    return _letters(plain) in _letters(text)
+
+
+_VERBATIM = re.compile(r"<(pre|code|script|style)\b.*?</\1>", re.DOTALL | re.I)
+_REMOTE = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)=[\"'](?:https?:)?//[^\"']+",
+                     re.I)
+
+
+def raw_tex_math(html: str) -> bool:
+    """Whether an HTML page shows TeX math delimiters outside code (MathJax's
+    ``\\(`` or ``\\[``: math that a script was meant to typeset)."""
+    return bool(re.search(r"\\[(\[]", _VERBATIM.sub("", html)))
+
+
+def remote_resources(html: str) -> list[str]:
+    """The ``<script src>`` and ``<link href>`` of a page that name another host."""
+    return _REMOTE.findall(html)

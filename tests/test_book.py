@@ -18,6 +18,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
+import yaml
 
 from mlp_lab import bookcheck
 from mlp_lab.cache import PROJECT_ROOT
@@ -66,10 +67,8 @@ def variant_env(tmp_path_factory) -> dict:
 
 def _inline_text(run: nbformat.NotebookNode) -> str:
     """What the inline expressions of an executed chapter display, joined."""
-    return " ".join(o.get("data", {}).get("text/plain", "")
-                    for cell in run.cells
-                    if "inline" in cell.metadata.get("bookcheck", {})
-                    for o in cell.outputs)
+    return " ".join(bookcheck.shown_text(plain)
+                    for _, plain in bookcheck.inline_values(run))
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -100,6 +99,52 @@ def test_references_resolve():
     chapters = {c: bookcheck.read_chapter(PROJECT_ROOT / c) for c in CHAPTERS}
     problems = bookcheck.check_references(chapters)
     assert not problems, "\n".join(problems)
+
+
+def test_no_math_uses_a_symbol_typst_015_removed():
+    """pandoc writes \\odot as Typst's dot.circle, which Typst 0.15 removed: the
+    first real render's PDF failed on it."""
+    found = {c: bookcheck.removed_typst_symbols(
+        (PROJECT_ROOT / c).read_text(encoding="utf-8")) for c in CHAPTERS}
+    assert not any(found.values()), found
+
+
+QUARTO_YML = yaml.safe_load((PROJECT_ROOT / "_quarto.yml").read_text())
+FORMATS = QUARTO_YML["format"]
+
+
+def test_pdf_title_page_has_a_plain_author_and_the_render_date():
+    """orange-book stops with "expected content, found array" without an
+    author, and prints Typst's escapes (mlp\\_lab) of one with markup in it."""
+    author = QUARTO_YML["book"]["author"]
+    assert isinstance(author, str) and author.strip()
+    assert not set(author) & set("_*#@$\\<>[]`~"), author
+    assert QUARTO_YML["book"]["date"] == "today"  # the HTML home page
+    assert "#datetime.today()" in FORMATS["typst"]["subtitle"]  # the PDF's
+    assert "{=typst}" in FORMATS["typst"]["subtitle"]
+
+
+def test_html_reads_offline_and_fits_figures_to_the_column():
+    html = FORMATS["html"]
+    assert html["html-math-method"] == "mathml"  # MathJax would come from a CDN
+    css = PROJECT_ROOT / html["css"]
+    rule = re.search(r"\.quarto-figure img\s*\{([^}]*)\}", css.read_text())
+    assert rule, f"{css} has no rule for .quarto-figure img"
+    assert re.search(r"max-width:\s*100%", rule.group(1))
+    assert re.search(r"height:\s*auto", rule.group(1))
+
+
+def test_pdf_hides_glue_code_and_lets_typst_size_table_columns():
+    typst = FORMATS["typst"]
+    assert typst["echo"] is False and typst["tbl-colwidths"] is False
+    # the listings the chapters show are outputs, not echoed code: they stay
+    listings = [c for c in CHAPTERS
+                if "report.source(" in (PROJECT_ROOT / c).read_text()]
+    assert listings
+
+
+def test_quarto_version_is_required():
+    assert QUARTO_YML["quarto-required"] == ">= 1.10.17"
 
 
 # ------------------------------------------------------------ the checker itself
@@ -197,6 +242,29 @@ def test_failing_inline_expression_names_chapter_and_expression(tmp_path):
     assert "NameError" in message
 
 
+def test_removed_typst_symbols_are_found_in_math_only():
+    text = ("$a \\odot b$ and\n$$\n\\delta = x \\otimes y \\cap z\n$$\n"
+            "`$\\oplus$` is code, and \\odot outside math is text.")
+    assert bookcheck.removed_typst_symbols(text) == [
+        "\\odot -> dot.circle", "\\otimes -> times.circle", "\\cap -> sect"]
+    assert bookcheck.removed_typst_symbols("$a \\circ b \\cdot c$") == []
+
+
+def test_inline_value_with_markdown_fails_the_chapter(tmp_path):
+    nb = _nb("```{python}\nnote = 'the `MLP_LAB_DATA` folder'\n```\n\n"
+             "Use `{python} note` here; `{python} 0.85` is fine.\n")
+    with pytest.raises(bookcheck.ChapterError, match="MLP_LAB_DATA"):
+        bookcheck.execute(nb, tmp_path, name="t", timeout=120)
+
+
+@pytest.mark.parametrize("value, leaks", [
+    ("'a `b` c'", ["`"]), ("'**bold**'", ["**"]), ("'[x](y)'", ["]("]),
+    ("'costs $5'", ["$"]), ("'it\\'s \"x\"'", ["\\"]), ("'a_b and *c*'", []),
+    ("0.85", []), ("'Model 4 (lr=0.01, momentum=0.85)'", [])])
+def test_markdown_leaks(value, leaks):
+    assert bookcheck.markdown_leaks(value) == leaks
+
+
 def test_statement_is_not_an_inline_expression(tmp_path):
     nb = _nb("Text `{python} z = 2`.\n")
     with pytest.raises(bookcheck.ChapterError, match="SyntaxError"):
@@ -221,10 +289,13 @@ def _ignore(folder: str, names: list[str]) -> list[str]:
 
 
 def test_quarto_renders_the_book(tmp_path, request):
+    """The real render, where Quarto is installed: both formats are produced,
+    the PDF holds every caption, and the HTML reads offline (MathML, no
+    script or stylesheet from another host)."""
     quarto = shutil.which("quarto")
     if quarto is None:
         pytest.skip("quarto not on PATH: the book's execution is covered by "
-                    "test_chapter_executes; install Quarto >= 1.9 to render it")
+                    "test_chapter_executes; install Quarto >= 1.10.17 to render it")
     book_env = request.getfixturevalue("book_env")
     copy = tmp_path / "project"
     shutil.copytree(PROJECT_ROOT, copy, ignore=_ignore)
@@ -232,5 +303,36 @@ def test_quarto_renders_the_book(tmp_path, request):
     out = subprocess.run([quarto, "render"], cwd=copy, env=env, text=True,
                          capture_output=True, timeout=3600)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
-    assert (copy / "_book" / "index.html").is_file()
-    assert list((copy / "_book").glob("*.pdf")), "no PDF from the typst format"
+    book = copy / "_book"
+    assert (book / "index.html").is_file()
+    pdfs = list(book.glob("*.pdf"))
+    assert pdfs, "no PDF from the typst format"
+    pages = list(book.rglob("*.html"))
+    assert not [p for p in pages if bookcheck.raw_tex_math(p.read_text())]
+    remote = {str(p): bookcheck.remote_resources(p.read_text()) for p in pages}
+    assert not any(remote.values()), remote
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(pdfs[0]), "-"], capture_output=True,
+                              text=True, check=True).stdout
+        chapters = {c: bookcheck.read_chapter(PROJECT_ROOT / c) for c in CHAPTERS}
+        missing = {label: cap for label, cap in bookcheck.captions(chapters).items()
+                   if not bookcheck.caption_in_text(cap, text)}
+        assert not missing, missing
+
+
+def test_render_checks_on_html_and_pdf_text():
+    html = ('<script src="https://cdn.example/mathjax.js"></script>'
+            '<link rel="stylesheet" href="//fonts.example/a.css">'
+            '<script src="site_libs/quarto.js"></script><link href="style.css">'
+            '<p>\\(x^2\\)</p><pre>print("\\(")</pre>')
+    assert bookcheck.remote_resources(html) == [
+        '<script src="https://cdn.example/mathjax.js',
+        '<link rel="stylesheet" href="//fonts.example/a.css']
+    assert bookcheck.raw_tex_math(html)
+    assert not bookcheck.raw_tex_math('<math><mi>x</mi></math><code>\\[0]</code>')
+    text = "Figure 3.2: The samples of Figure 3.1 after nor-\nmalization (rescaled)"
+    assert bookcheck.caption_in_text(
+        "The samples of @fig-samples after normalization (rescaled).", text)
+    assert not bookcheck.caption_in_text("Something else entirely.", text)
+    caps = bookcheck.captions({"a.qmd": _nb()})
+    assert caps == {"fig-a": "A figure.", "tbl-b": "A table."}
