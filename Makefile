@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup book run test bench clean
+.PHONY: setup book run test bench book-bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ test: setup
 
 bench: setup
 	$(PY) -m mlp_lab bench --json benchmarks/recorded.json
+
+book-bench: setup
+	$(PY) -m mlp_lab book-bench --json benchmarks/book.json
 
 clean:
 	rm -rf _book _freeze .quarto data/cache

@@ -5,10 +5,12 @@ into place with ``os.replace`` (atomic on POSIX), so a reader sees either the
 old complete file or the new complete file, never a partial one, even if the
 writer is killed. A killed writer can leave its ``.<name>.*.tmp`` behind:
 readers never open those, and the next write into the folder deletes any that
-are older than ``STALE_TMP_SECONDS`` (younger ones may belong to a live writer).
-Files are JSON or ``torch.save`` archives loaded with ``weights_only=True``;
-nothing is ever unpickled. A file that exists but does not load (truncated,
-garbled) is a cache miss, announced with a :class:`CacheWarning`.
+are older than ``STALE_TMP_SECONDS`` (younger ones may belong to a live
+writer). Files are JSON or ``torch.save`` archives loaded with
+``weights_only=True``; nothing is ever unpickled. Only the two tensor functions
+import torch, so the book can read JSON records through this module without it.
+A file that exists but does not load (truncated, garbled) is a cache miss,
+announced with a :class:`CacheWarning`.
 """
 
 from __future__ import annotations
@@ -22,8 +24,6 @@ import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable
-
-import torch
 
 from .errors import CacheError
 
@@ -68,18 +68,21 @@ def stable_hash(obj: Any, n: int = 16) -> str:
 
 
 # The modules whose code determines the numbers (not how they are shown).
-COMPUTE_MODULES = ("cache", "config", "data", "sources", "models", "trainers",
-                   "experiments")
+COMPUTE_MODULES = ("cache", "config", "data", "sources", "images", "models",
+                   "trainers", "experiments", "results")
+PACKAGE = Path(__file__).resolve().parent
 
 
 def source_hash(modules: tuple[str, ...] | None = None) -> str:
-    """SHA-256 (16 hex digits) of mlp_lab's ``.py`` files (all, or ``modules``)."""
+    """SHA-256 (16 hex digits) of mlp_lab's ``.py`` files: all of them,
+    subpackages included, or the top-level ``modules`` named."""
     h = hashlib.sha256()
-    paths = sorted(Path(__file__).parent.glob("*.py"))
-    if modules is not None:
-        paths = [p for p in paths if p.stem in modules]
+    if modules is None:
+        paths = sorted(PACKAGE.rglob("*.py"))
+    else:
+        paths = sorted(p for p in PACKAGE.glob("*.py") if p.stem in modules)
     for path in paths:
-        h.update(path.name.encode())
+        h.update(path.relative_to(PACKAGE).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
@@ -153,11 +156,15 @@ def load_json(path: Path) -> Any | None:
 
 def save_tensors(path: Path, obj: dict) -> None:
     """``torch.save`` a dict of tensors and plain values, atomically."""
+    import torch
+
     _atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def load_tensors(path: Path) -> dict | None:
     """The dict in ``path`` (``weights_only=True``), or None if missing or corrupt."""
+    import torch
+
     if not path.is_file():
         return None
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import math
+import os
 import sys
 import time
 import warnings
@@ -27,41 +27,32 @@ def _tqdm_bar(desc: str, total: int):
         yield hook
 
 
-def _finite(obj):
-    """``obj`` with NaN/inf floats replaced by None (strict JSON)."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_finite(v) for v in obj]
-    return obj
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)  # first: a bad config fails before torch loads
     from . import cache
+    from .book.tables import results_table
     from .experiments import run
-    from .tables import results_table
+    from .results import json_safe
 
     start = time.perf_counter()
     results = run(cfg, progress=_tqdm_bar)
     elapsed = time.perf_counter() - start
     table = results_table(results)
-    print(f"{cfg.name}: {results.data['n_train']} train / {results.data['n_val']} "
-          f"val / {results.data['n_test']} test images ({results.data['source']})")
+    d = results.data
+    print(f"{cfg.name}: {d.n_train} train / {d.n_val} val / {d.n_test} test images "
+          f"({d.source})")
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
     if results.best is None:
         print("No setting converged: every one diverged.")
     else:
         b = results.best
-        print(f"Best: {model_name(b['index'])} (val acc {b['val_acc']:.4f}), "
-              f"test acc {b['test_acc']:.4f}, confusion {b['confusion']}")
+        print(f"Best: {model_name(b.index)} (val acc {b.val_acc:.4f}), "
+              f"test acc {b.test_acc:.4f}, confusion {b.confusion}")
     n_cached = sum(s.from_cache for s in results.settings)
     print(f"{elapsed:.1f} s ({n_cached} of {len(results.settings)} settings "
           "from the results cache)")
     if args.json:
-        cache.save_json(Path(args.json), _finite(results.to_dict()))
+        cache.save_json(Path(args.json), json_safe(results.to_dict()))
         print(f"wrote {args.json}")
     return 0
 
@@ -90,12 +81,30 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 2
     cfg = load_config(args.config)  # first: a bad config fails before torch loads
     from . import cache
-    from .bench import bench, format_report
+    from .results import json_safe
+    from .speed.bench import bench, format_report
 
     report = bench(cfg, repeats=repeats, quick=args.quick, threads=args.threads)
     print(format_report(report))
     if args.json:
-        cache.save_json(Path(args.json), _finite(report))
+        cache.save_json(Path(args.json), json_safe(report))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def cmd_book_bench(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)  # first: a bad config fails before torch loads
+    from . import cache
+    from .book.timing import book_timing, format_timing
+    from .experiments import run
+
+    run(cfg)  # the results record every chapter reads: the cache is warm
+    env = dict(os.environ, **({"MLP_LAB_CONFIG": args.config} if args.config else {}))
+    timing = book_timing(env=env)
+    print(f"{cfg.name}: each chapter in a fresh kernel, results record in place")
+    print(format_timing(timing))
+    if args.json:
+        cache.save_json(Path(args.json), timing)
         print(f"wrote {args.json}")
     return 0
 
@@ -122,6 +131,11 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--threads", type=int, help="torch.set_num_threads for every "
                    "timing (default: torch's own, one per core)")
     b.set_defaults(func=cmd_bench)
+    k = sub.add_parser("book-bench", help="time each chapter of the book in a "
+                       "fresh kernel, as one format of a render runs it")
+    k.add_argument("--config", help="TOML file overriding the defaults")
+    k.add_argument("--json", metavar="OUT", help="also write the times as JSON")
+    k.set_defaults(func=cmd_book_bench)
     return p
 
 

@@ -27,9 +27,25 @@ LOSSES = ("cross_entropy",)
 
 
 
+# The course's gradient checks (gradcheck.check_table): the step h of the
+# centered differences (cs231n: float64, about 1e-5), the entries sampled per
+# tensor, and the batch sizes checked.
+FD_STEP = 1e-5
+CHECK_ENTRIES = 20
+CHECK_BATCHES = (1, 32)
+
+
 def model_name(i: int) -> str:
     """Display name of setting ``i`` (0-based), as every table and figure shows it."""
     return f"Model {i + 1}"
+
+
+def setting_label(s, sep: str = ", ") -> str:
+    """A setting's hyper-parameters as ``torch.optim.SGD`` names them, e.g.
+    ``lr=0.01, momentum=0.85, weight_decay=0.01``: the one label of a setting
+    in figures, tables, prose and progress bars (``sep`` joins the three)."""
+    return sep.join([f"lr={s.lr:g}", f"momentum={s.momentum:g}",
+                     f"weight_decay={s.weight_decay:g}"])
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ import torch
 from . import cache
 from .config import Config
 from .errors import DataError
-from .sources import data_root, read_images, source_key
+from .images import read_images
+from .sources import data_root, source_key
 
 __all__ = ["Batches", "DataError", "PreparedData", "channel_stats", "data_root",
            "load_data", "source_key", "split_indices"]
@@ -80,6 +81,19 @@ class PreparedData:
         """Flattened, normalized mini-batches of ``split`` on ``device``."""
         x = self.normalized(split, dtype).flatten(1).to(device)
         return Batches(x, self.labels[split].to(device), batch_size)
+
+    def samples(self, n: int, split: str = "train") -> torch.Tensor:
+        """The first ``n`` images of each class of ``split``: (2, n, 3, S, S)
+        uint8 (fewer per class when a class has fewer images)."""
+        y = self.labels[split]
+        k = min(n, *torch.bincount(y, minlength=2).tolist())
+        return torch.stack([self.images[split][y == c][:k] for c in (0, 1)])
+
+    def normalized_moments(self, split: str) -> tuple[list[float], list[float]]:
+        """Per-channel mean and standard deviation of ``normalized(split)``:
+        0 and 1 on the training split, up to rounding."""
+        x = self.normalized(split)
+        return x.mean(dim=(0, 2, 3)).tolist(), x.std(dim=(0, 2, 3)).tolist()
 
     def counts(self) -> dict[str, list[int]]:
         """split -> [count of class 0, count of class 1]."""

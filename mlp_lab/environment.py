@@ -9,6 +9,7 @@ from importlib import metadata
 import torch
 
 from .config import Config
+from .results import Environment
 from .trainers import default_device
 
 
@@ -34,13 +35,13 @@ def device_name() -> str:
     return cpu_name()
 
 
-def environment(cfg: Config) -> dict:
+def environment(cfg: Config) -> Environment:
     """Versions, device and dtype the results were computed with."""
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "torchvision": metadata.version("torchvision"),
-            "device": default_device().type, "device_name": device_name(),
-            "dtype": cfg.dtype, "seed": cfg.seed,
-            "sgd_path": "single-tensor"}  # trainers.sgd_optimizer pins it
+    return Environment(python=platform.python_version(), torch=torch.__version__,
+                       torchvision=metadata.version("torchvision"),
+                       device=default_device().type, device_name=device_name(),
+                       dtype=cfg.dtype, seed=cfg.seed,
+                       sgd_path="single-tensor")  # trainers.sgd_optimizer pins it
 
 
 def machine() -> dict:

@@ -9,80 +9,33 @@ on the test set.
 
 Each setting's outcome is cached in ``<cache>/results/`` under a key made of
 everything that determines it (data, model, training fields, the setting, the
-data fingerprint, a hash of mlp_lab's source, the torch version, the device
-type), so changing one setting retrains only that setting.
+data fingerprint, a hash of mlp_lab's computing source, the torch version, the
+device type), so changing one setting retrains only that setting. ``run``
+also writes the whole outcome as the results record
+(:mod:`mlp_lab.results`), which the book reads without torch.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 from torch import nn
 
 from . import cache
-from .config import Config, Setting, load_config
+from .config import Config, Setting, load_config, setting_label
 from .data import PreparedData, load_data
 from .environment import environment
 from .models import make_model
+from .results import BestModel, DataSummary, Results, SettingResult, save_record
+from .timing import timed
 from .trainers import (accuracy, confusion_matrix, default_device, sgd_optimizer,
                        train, train_manual_update)
 
 Progress = Callable[[str, int], AbstractContextManager]
-
-
-@dataclass
-class SettingResult:
-    """Outcome of one setting trained with both trainers."""
-
-    lr: float
-    momentum: float
-    weight_decay: float
-    train_loss_sgd: list[float]
-    train_loss_manual: list[float]
-    val_acc_per_epoch: list[float]
-    train_acc: float
-    val_acc: float
-    max_abs_diff_loss: float
-    max_abs_diff_params: float
-    seconds_sgd: float
-    seconds_manual: float
-    diverged: bool
-    from_cache: bool = field(default=False, compare=False)
-
-    @property
-    def seconds(self) -> float:
-        """Wall time of both trainings of this setting."""
-        return self.seconds_sgd + self.seconds_manual
-
-    @property
-    def final_loss(self) -> float:
-        """Mean training loss of the last epoch (``torch.optim.SGD`` run)."""
-        return self.train_loss_sgd[-1]
-
-
-@dataclass
-class Results:
-    """Everything the report shows about the trainings."""
-
-    config: dict
-    data: dict
-    settings: list[SettingResult]
-    best: dict | None
-    env: dict
-
-    def to_dict(self) -> dict:
-        """JSON-able dict in the CLI's ``--json`` layout (plus extra fields)."""
-        out = dataclasses.asdict(self)
-        for s, d in zip(self.settings, out["settings"]):
-            d["seconds"] = s.seconds
-            del d["from_cache"]
-        return out
 
 
 def _key(cfg: Config, setting: Setting, fingerprint: str, device: torch.device) -> str:
@@ -115,12 +68,6 @@ def _max_abs_diff(a, b) -> float:
     return out
 
 
-def _timed(fn: Callable[[], list[float]]) -> tuple[list[float], float]:
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
-
-
 def train_setting(cfg: Config, setting: Setting, data: PreparedData,
                   progress: Progress | None = None) -> tuple[SettingResult, dict]:
     """Train ``setting`` with both trainers; return its result and SGD weights."""
@@ -128,7 +75,7 @@ def train_setting(cfg: Config, setting: Setting, data: PreparedData,
     loaders = {s: data.batches(s, cfg.batch_size, dtype, device)
                for s in ("train", "val")}
     loss_fn = nn.CrossEntropyLoss()
-    tag = f"lr={setting.lr} m={setting.momentum} wd={setting.weight_decay}"
+    tag = setting_label(setting)
     progress = progress or (lambda desc, total: nullcontext())
 
     model = make_model(cfg.sizes, cfg.seed, dtype, device)
@@ -140,14 +87,14 @@ def train_setting(cfg: Config, setting: Setting, data: PreparedData,
             val_curve.append(accuracy(model, loaders["val"]))
             if bar is not None:
                 bar(epoch, loss)
-        loss_sgd, t_sgd = _timed(lambda: train(
-            cfg.epochs, opt, model, loss_fn, loaders["train"], on_epoch=on_epoch))
+        t_sgd, loss_sgd = timed(train, cfg.epochs, opt, model, loss_fn,
+                                loaders["train"], on_epoch=on_epoch)
 
     manual = make_model(cfg.sizes, cfg.seed, dtype, device)
     with progress(f"manual {tag}", cfg.epochs) as bar:
-        loss_man, t_man = _timed(lambda: train_manual_update(
-            cfg.epochs, manual, loss_fn, loaders["train"], setting.lr,
-            setting.momentum, setting.weight_decay, on_epoch=bar))
+        t_man, loss_man = timed(train_manual_update, cfg.epochs, manual, loss_fn,
+                                loaders["train"], setting.lr, setting.momentum,
+                                setting.weight_decay, on_epoch=bar)
 
     result = SettingResult(
         lr=setting.lr, momentum=setting.momentum, weight_decay=setting.weight_decay,
@@ -211,29 +158,36 @@ def select_best(settings: list[SettingResult]) -> int | None:
 
 
 def evaluate_best(cfg: Config, index: int, state: dict, result: SettingResult,
-                  data: PreparedData) -> dict:
+                  data: PreparedData) -> BestModel:
     """Test accuracy and confusion matrix of the best setting's SGD model."""
     dtype, device = getattr(torch, cfg.dtype), default_device()
     model = make_model(cfg.sizes, cfg.seed, dtype, device)
     model.load_state_dict(state)
     test = data.batches("test", cfg.batch_size, dtype, device)
-    return {"index": index, "test_acc": accuracy(model, test),
-            "confusion": confusion_matrix(model, test).tolist(),
-            "train_acc": result.train_acc, "val_acc": result.val_acc}
+    return BestModel(index=index, test_acc=accuracy(model, test),
+                     confusion=confusion_matrix(model, test).tolist(),
+                     train_acc=result.train_acc, val_acc=result.val_acc)
 
 
-def data_summary(data: PreparedData) -> dict:
-    """Source, split sizes, class counts and statistics of the data."""
+SAMPLES_PER_CLASS = 8  # training images per class the report shows
+
+
+def data_summary(data: PreparedData) -> DataSummary:
+    """Source, split sizes, class counts, statistics and sample images."""
     sizes = data.sizes()
-    return {**data.provenance, "n_train": sizes["train"], "n_val": sizes["val"],
-            "n_test": sizes["test"], "counts": data.counts(),
-            "class_names": list(data.class_names),
-            "mean": data.mean.tolist(), "std": data.std.tolist()}
+    mean, std = data.normalized_moments("train")
+    return DataSummary(**data.provenance, n_train=sizes["train"], n_val=sizes["val"],
+                       n_test=sizes["test"], counts=data.counts(),
+                       class_names=list(data.class_names),
+                       mean=data.mean.tolist(), std=data.std.tolist(),
+                       normalized_mean=mean, normalized_std=std,
+                       samples=data.samples(SAMPLES_PER_CLASS).tolist())
 
 
 def run(cfg: Config | None = None, progress: Progress | None = None,
         data: PreparedData | None = None) -> Results:
-    """Train (or load) every setting of ``cfg``, select the best, test it."""
+    """Train (or load) every setting of ``cfg``, select the best, test it,
+    and write the results record the book reads (``results.save_record``)."""
     cfg = cfg or load_config()
     data = data or load_data(cfg)
     outcomes = [cached_setting(cfg, s, data, progress) for s in cfg.settings]
@@ -241,5 +195,6 @@ def run(cfg: Config | None = None, progress: Progress | None = None,
     best = select_best(settings)
     best_eval = (None if best is None else
                  evaluate_best(cfg, best, outcomes[best][1], settings[best], data))
-    return Results(cfg.to_dict(), data_summary(data), settings, best_eval,
-                   environment(cfg))
+    res = Results(cfg, data_summary(data), settings, best_eval, environment(cfg))
+    save_record(cfg, res)
+    return res

@@ -18,10 +18,11 @@ import pandas as pd
 import torch
 from torch import nn
 
-from mlp_lab.backprop import (TINY, autograd_gradients, backpropagation,
-                              course_loss, named_gradients, relative_error)
-
-STEP = 1e-5  # h of the centered differences (cs231n: float64, about 1e-5)
+from .backprop import (TINY, MyNet, autograd_gradients, backpropagation,
+                       course_loss, named_gradients, relative_error)
+from .config import CHECK_BATCHES, CHECK_ENTRIES, FD_STEP as STEP
+from .models import default_dtype
+from .trainers import sgd_update
 
 
 def choose_entries(model: nn.Module, k: int | None = None,
@@ -117,8 +118,10 @@ def course_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
        against autograd's (the course asks for < 1e-3; float64 gives ~1e-16);
     2. ``max_rel_error_fd``: the worst cs231n relative error against centered
        finite differences on ``k`` entries (``gradcheck``);
-    3. ``sgd_changed``: whether ``torch.optim.SGD(lr).step()`` with the
-       gradients copied into ``.grad`` changed the tensor;
+    3. ``sgd_changed``: whether a plain SGD step (``trainers.sgd_update``,
+       bit-identical to ``torch.optim.SGD(lr).step()``, without the second it
+       takes to set up the optimizer machinery) with the gradients copied into
+       ``.grad`` changed the tensor;
     4. ``leaf_requires_grad``: whether the tensor, after that step, is still a
        leaf that requires grad.
 
@@ -141,7 +144,7 @@ def course_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     saved = {n: (p.detach().clone(), p.grad) for n, p in params.items()}
     for n, p in params.items():
         p.grad = mine[n].clone()
-    torch.optim.SGD(params.values(), lr=lr).step()
+    sgd_update(list(params.values()), [None] * len(params), lr, 0.0, 0.0)
     rows = []
     for n, p in params.items():
         rows.append({
@@ -158,4 +161,46 @@ def course_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
         for n, p in params.items():
             p.copy_(saved[n][0])
             p.grad = saved[n][1]
+    return pd.DataFrame(rows)
+
+
+def live_net(n_l: list[int], act: str, batch: int, seed: int):
+    """A MyNet and a batch (x, y) whose loss gradient is not all zero.
+
+    Tiny ReLU nets are often dead (every output unit at z <= 0, so every
+    gradient is 0 and the checks would prove nothing): try seeds from ``seed``.
+    """
+    for s in range(seed, seed + 1000):
+        torch.manual_seed(s)
+        net = MyNet(n_l, activation=act)
+        x, y = torch.randn(batch, n_l[0]), torch.rand(batch, n_l[-1])
+        grads = torch.autograd.grad(course_loss(net(x), y), list(net.parameters()))
+        if all(g.abs().sum() > 0 for g in grads):
+            return net, x, y
+    raise RuntimeError(f"no live {act} net {n_l} found")
+
+
+def check_table(sizes: tuple[int, ...], seed: int = 0) -> pd.DataFrame:
+    """The course's four checks on the toy MyNet 2-3-2 and on ``sizes``, with
+    tanh and with ReLU, for each batch size of ``CHECK_BATCHES``, in float64.
+
+    One row per (net, activation, batch): the worst relative error against
+    autograd and against finite differences (``CHECK_ENTRIES`` sampled entries
+    per tensor), whether an SGD step changed every tensor, and whether every
+    parameter is still a leaf that requires grad. Targets are in (0, 1).
+    """
+    rows = []
+    with default_dtype(torch.float64):
+        for n_l in ([2, 3, 2], list(sizes)):
+            for act in ("tanh", "relu"):
+                for batch in CHECK_BATCHES:
+                    net, x, y = live_net(n_l, act, batch, seed)
+                    c = course_checks(net, x, y, k=CHECK_ENTRIES, seed=seed)
+                    rows.append({
+                        "net": "-".join(map(str, n_l)), "activation": act,
+                        "batch": batch,
+                        "vs autograd": c.rel_error_autograd.max(),
+                        "vs finite diff.": c.max_rel_error_fd.max(),
+                        "SGD step changed weights": bool(c.sgd_changed.all()),
+                        "leaves requiring grad": bool(c.leaf_requires_grad.all())})
     return pd.DataFrame(rows)

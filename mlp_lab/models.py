@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 from torch import nn
+
+
+@contextmanager
+def default_dtype(dtype: torch.dtype) -> Iterator[None]:
+    """``torch.set_default_dtype(dtype)`` for the block, restored afterwards
+    (also when the block raises): parameters created inside are drawn in it."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
 
 
 class MyMLP(nn.Module):
@@ -39,11 +54,7 @@ def make_model(sizes: tuple[int, ...], seed: int, dtype: torch.dtype,
     ``torch.set_default_dtype``), not drawn in float32 and converted, so the
     initial weights are those the course's float64 notebook gets.
     """
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
+    with default_dtype(dtype):
         torch.manual_seed(seed)
         model = MyMLP(sizes)
-    finally:
-        torch.set_default_dtype(previous)
     return model.to(device)

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from mlp_lab import anatomy
-from mlp_lab.bound import matmuls
+from mlp_lab.speed import anatomy
+from mlp_lab.speed.bound import matmuls
 from mlp_lab.config import Config, Setting
 from mlp_lab.data import load_data
 
@@ -79,31 +79,3 @@ def test_a_split_smaller_than_a_batch_is_timed_as_one_batch(image_tree, monkeypa
     assert [len(y) for _, y in batches] == [n_train]
     out = anatomy.anatomy(cfg, data, torch.float64, "cpu", n_batches=3, rounds=1)
     assert out["rows"] == n_train
-
-
-STEP = {"bound": 2.0, "products": 2.2, "forward": 1.0, "backward": 3.0,
-        "sgd": 4.0, "manual": 3.5}
-
-
-def test_overhead_sentences_split_the_time_beyond_the_bound():
-    text = anatomy.overhead_sentences(STEP, "float64")
-    # beyond = 4 - 2 = 2: passes 3 - 2 = 1 (50%), step 4 - 3 = 1 (50%)
-    assert text.startswith("In float64, the bound's products alone take 1.10×")
-    assert "50% is spent in the forward and backward" in text
-    assert "products 10% slower than hot" in text and "50% in the optimizer" in text
-    assert "passes alone exceed 1.15×" in text  # 3.0 / 2.0 = 1.5
-    assert "no optimizer step, however fast" in text
-
-
-def test_overhead_sentences_when_the_passes_fit_the_target():
-    fast = dict(STEP, products=1.9, backward=2.2)
-    text = anatomy.overhead_sentences(fast, "float32")
-    assert "passes fit within 1.15× the bound" in text
-    assert "slower than hot" not in text  # products ran faster than the bound
-
-
-def test_dtype_sentence_compares_bound_step_and_rest():
-    f32 = {"bound": 0.5, "sgd": 2.0}
-    assert anatomy.dtype_sentence(STEP, f32) == (
-        "From float64 to float32 the bound's products get 4.0× faster, a step of "
-        "`train` 2.0× faster, and the step's time beyond the bound 1.3× faster.")

@@ -20,7 +20,7 @@ import nbformat
 import pytest
 import yaml
 
-from mlp_lab import bookcheck
+from mlp_lab.book import bookcheck
 from mlp_lab.cache import PROJECT_ROOT
 
 CHAPTERS = bookcheck.book_chapters(PROJECT_ROOT)
@@ -84,7 +84,7 @@ def test_chapter_executes_with_the_variant_config(chapter, variant_env):
     for default in ("car", "cat", "16x16", "768"):
         assert not re.search(rf"\b{default}\b", prose), (chapter, default, prose)
     if chapter == "book/results.qmd":
-        assert ("Model 3 (lr 10, momentum 0, weight decay 0) diverged (its training "
+        assert ("Model 3 (lr=10, momentum=0, weight_decay=0) diverged (its training "
                 "loss became NaN in epoch 1 of 1") in prose
         assert "validation accuracy was Model 3" not in prose
 
@@ -99,6 +99,43 @@ def test_references_resolve():
     chapters = {c: bookcheck.read_chapter(PROJECT_ROOT / c) for c in CHAPTERS}
     problems = bookcheck.check_references(chapters)
     assert not problems, "\n".join(problems)
+
+
+SETUP_LINE = "C, R, F = report.setup()"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapters_open_with_the_shared_setup_and_use_what_it_imports(chapter):
+    """One setup line for every chapter; every other name its setup cell
+    defines is used later (no leftovers such as ``best = R.best``)."""
+    import ast
+
+    nb = bookcheck.read_chapter(PROJECT_ROOT / chapter)
+    code = [bookcheck.strip_options(c.source) for c in nb.cells
+            if c.cell_type == "code"]
+    setup, rest = code[0], "\n".join(code[1:])
+    assert SETUP_LINE in setup.splitlines(), setup
+    defined = set()
+    for node in ast.parse(setup).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Assign):
+            defined |= {n.id for t in node.targets for n in ast.walk(t)
+                        if isinstance(n, ast.Name)}
+    later = rest + " ".join(bookcheck.inline_expressions(
+        "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")))
+    unused = {n for n in defined - {"C", "R", "F", "report"}  # the setup line
+              if not re.search(rf"\b{n}\b", later)}
+    assert not unused, f"{chapter}: setup defines unused {sorted(unused)}"
+
+
+def test_no_inline_expression_decides_with_if_else():
+    """Decisions are named, tested narrative functions, not conditional
+    expressions in the prose."""
+    conditional = {c: [e for e in bookcheck.inline_expressions(
+        (PROJECT_ROOT / c).read_text(encoding="utf-8")) if re.search(r"\bif\b", e)]
+        for c in CHAPTERS}
+    assert not any(conditional.values()), conditional
 
 
 def test_no_math_uses_a_symbol_typst_015_removed():
@@ -139,7 +176,7 @@ def test_pdf_hides_glue_code_and_lets_typst_size_table_columns():
     assert typst["echo"] is False and typst["tbl-colwidths"] is False
     # the listings the chapters show are outputs, not echoed code: they stay
     listings = [c for c in CHAPTERS
-                if "report.source(" in (PROJECT_ROOT / c).read_text()]
+                if "report.listing(" in (PROJECT_ROOT / c).read_text()]
     assert listings
 
 

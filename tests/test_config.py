@@ -233,3 +233,11 @@ def test_non_integer_seed_is_rejected(field):
 def test_wrongly_typed_fields_are_named(raw, field):
     with pytest.raises(ConfigError, match=f"'{field}'"):
         config_from_dict(raw)
+
+
+def test_one_label_per_setting():
+    from mlp_lab.config import setting_label
+    s = Setting(0.01, 0.85, 0.01)
+    assert setting_label(s) == "lr=0.01, momentum=0.85, weight_decay=0.01"
+    assert setting_label(Setting(0.05), sep="\n") == \
+        "lr=0.05\nmomentum=0\nweight_decay=0"

@@ -18,9 +18,9 @@ def test_cpu_name_is_the_model_and_the_core_count():
 
 def test_environment_records_versions_device_and_sgd_path():
     e = env.environment(Config(dtype="float32", seed=7))
-    assert e["torch"] == torch.__version__ and e["dtype"] == "float32"
-    assert e["seed"] == 7 and e["sgd_path"] == "single-tensor"
-    assert e["device"] in ("cpu", "cuda") and e["device_name"]
+    assert e.torch == torch.__version__ and e.dtype == "float32"
+    assert e.seed == 7 and e.sgd_path == "single-tensor"
+    assert e.device in ("cpu", "cuda") and e.device_name
 
 
 def test_machine_has_the_benchmark_fields():

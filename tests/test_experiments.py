@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mlp_lab.config import Config, Setting
-from mlp_lab.experiments import SettingResult, run, select_best
+from mlp_lab.experiments import run, select_best
+from mlp_lab.results import SettingResult
 
 EPOCHS = 2
 SETTINGS = (Setting(0.05, 0.0, 0.0), Setting(0.05, 0.85, 0.01))
@@ -70,21 +71,20 @@ def test_run_trains_both_trainers_identically(cfg):
         assert s.seconds == s.seconds_sgd + s.seconds_manual > 0
         assert s.final_loss == s.train_loss_sgd[-1]
     assert res.settings[0].train_loss_sgd != res.settings[1].train_loss_sgd
-    assert res.data["n_train"] == 36 and res.data["n_val"] == 4
-    assert res.data["n_test"] == 12
-    assert res.env["device"] == "cpu" and res.env["sgd_path"] == "single-tensor"
+    assert res.data.n_train == 36 and res.data.n_val == 4 and res.data.n_test == 12
+    assert res.env.device == "cpu" and res.env.sgd_path == "single-tensor"
 
 
 def test_best_is_first_argmax_of_validation_accuracy_and_is_tested(cfg):
     res = run(cfg)
     accs = [s.val_acc for s in res.settings]
-    assert res.best["index"] == accs.index(max(accs))
-    assert res.best["val_acc"] == max(accs)
-    cm = res.best["confusion"]
+    assert res.best.index == accs.index(max(accs))
+    assert res.best.val_acc == max(accs)
+    cm = res.best.confusion
     assert len(cm) == 2 and all(len(row) == 2 for row in cm)
-    assert sum(map(sum, cm)) == res.data["n_test"]
-    assert [sum(row) for row in cm] == res.data["counts"]["test"]  # rows: true
-    assert res.best["test_acc"] == (cm[0][0] + cm[1][1]) / res.data["n_test"]
+    assert sum(map(sum, cm)) == res.data.n_test
+    assert [sum(row) for row in cm] == res.data.counts["test"]  # rows: true
+    assert res.best.test_acc == (cm[0][0] + cm[1][1]) / res.data.n_test
 
 
 def test_to_dict_is_json_with_the_cli_layout(cfg):
@@ -218,7 +218,8 @@ def test_weights_of_another_entry_are_not_accepted(cfg, cache_dir):
 def test_results_cache_leaves_no_temporary_files(cfg, cache_dir):
     run(cfg)
     names = sorted(p.name for p in (cache_dir / "results").iterdir())
-    assert len(names) == 4  # one .json and one .pt per setting
+    # one .json and one .pt per setting, and the run's results record
+    assert len(names) == 5 and sum(n.startswith("record-") for n in names) == 1
     assert not [n for n in names if n.endswith(".tmp") or n.startswith(".")]
 
 
@@ -237,12 +238,12 @@ def test_equality_holds_on_real_data(real_data):
     res = run(cfg)
     print(f"\nreal data, 300 per class, 5 settings x 2 trainers x 2 epochs: "
           f"{time.perf_counter() - start:.1f} s; best {res.best}")
-    assert res.data["n_train"] == 540 and res.data["n_test"] == 600
+    assert res.data.n_train == 540 and res.data.n_test == 600
     assert len(res.settings) == 5
     for s in res.settings:
         assert s.max_abs_diff_loss == 0.0 and s.max_abs_diff_params == 0.0
         assert len(s.train_loss_sgd) == 2 and all(map(math.isfinite,
                                                       s.train_loss_sgd))
-    assert res.best is not None and sum(map(sum, res.best["confusion"])) == 600
+    assert res.best is not None and sum(map(sum, res.best.confusion)) == 600
     # Car vs cat is learnable: the best model beats chance on the test set.
-    assert res.best["test_acc"] > 0.55
+    assert res.best.test_acc > 0.55

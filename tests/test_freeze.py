@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlp_lab import freeze
+from mlp_lab.book import freeze
 from mlp_lab.config import load_config
 
 PROSE = "# Preface {#sec-preface}\n\nOnly words here.\n"
@@ -114,7 +114,7 @@ def test_real_fingerprint_is_stable_across_runs(project, monkeypatch):
 
 def test_prerender_script_runs_from_project_root(project):
     """book/_prerender.py as Quarto runs it: cwd = project root, a plain python."""
-    src = Path(freeze.__file__).resolve().parent.parent
+    src = Path(freeze.__file__).resolve().parents[2]
     shutil.copytree(src / "mlp_lab", project / "mlp_lab",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(src / "book" / "_prerender.py", project / "book")

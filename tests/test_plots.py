@@ -1,5 +1,6 @@
-"""Tests of mlp_lab.plots on a synthetic Results and a tiny synthetic data set."""
+"""Tests of mlp_lab.book.plots on hand-made results records (no torch)."""
 
+import dataclasses
 import math
 
 import matplotlib
@@ -9,51 +10,36 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from mlp_lab import plots  # noqa: E402
-from mlp_lab.data import PreparedData  # noqa: E402
-from mlp_lab.experiments import Results, SettingResult  # noqa: E402
+import records  # noqa: E402
+from mlp_lab.book import plots  # noqa: E402
 
 LOSSES = [[0.69, 0.60, 0.52], [0.69, 0.65, 0.61], [0.70, 0.55, 0.41], [0.7, math.nan]]
 ACC = [(0.80, 0.75), (0.70, 0.68), (0.90, 0.82), (0.50, 0.50)]
 
 
 def _setting(i, diff_params=0.0, diverged=False):
-    lr = [0.01, 0.01, 0.05, 0.5][i]
-    return SettingResult(
-        lr=lr, momentum=0.85, weight_decay=0.01 * (i % 2),
-        train_loss_sgd=LOSSES[i], train_loss_manual=list(LOSSES[i]),
-        val_acc_per_epoch=[0.6, 0.7, ACC[i][1]][:len(LOSSES[i])],
-        train_acc=ACC[i][0], val_acc=ACC[i][1],
-        max_abs_diff_loss=math.nan if diverged else 0.0,
-        max_abs_diff_params=diff_params, seconds_sgd=1.0, seconds_manual=1.0,
-        diverged=diverged)
+    s = records.setting(lr=[0.01, 0.01, 0.05, 0.5][i], momentum=0.85,
+                        weight_decay=0.01 * (i % 2), train_acc=ACC[i][0],
+                        val_acc=ACC[i][1], losses=LOSSES[i],
+                        val_curve=[0.6, 0.7, ACC[i][1]][:len(LOSSES[i])],
+                        diverged=diverged)
+    s.max_abs_diff_loss = math.nan if diverged else 0.0
+    s.max_abs_diff_params = diff_params
+    return s
 
 
 def _results(best=True):
     settings = [_setting(0), _setting(1), _setting(2, diff_params=1e-3),
                 _setting(3, diff_params=math.nan, diverged=True)]
-    b = {"index": 2, "train_acc": 0.9, "val_acc": 0.82, "test_acc": 0.81,
-         "confusion": [[83, 17], [21, 79]]} if best else None
-    return Results(config={}, data={"class_names": ["car", "cat"]},
-                   settings=settings, best=b, env={})
+    return records.results(settings, confusion=((83, 17), (21, 79)), test_acc=0.81,
+                           best=2 if best else None, size=4, n=3)
 
 
 @pytest.fixture
 def results():
     return _results()
-
-
-@pytest.fixture
-def data():
-    g = torch.Generator().manual_seed(0)
-    images = {s: torch.randint(0, 256, (12, 3, 4, 4), dtype=torch.uint8, generator=g)
-              for s in ("train", "val", "test")}
-    labels = {s: torch.tensor([0, 1] * 6) for s in images}
-    return PreparedData(images, labels, torch.full((3,), 0.5, dtype=torch.float64),
-                        torch.full((3,), 0.25, dtype=torch.float64), ("car", "cat"))
 
 
 @pytest.fixture(autouse=True)
@@ -72,27 +58,24 @@ def _texts(fig):
     return [t.get_text() for ax in fig.axes for t in ax.texts]
 
 
-def test_labels():
-    assert plots.model_name(0) == "Model 1"
-    s = _setting(1)
-    assert plots.setting_label(s) == "lr=0.01, m=0.85, wd=0.01"
-
-
-def test_sample_grid_shows_raw_images_per_class(data):
-    fig = plots.sample_grid(data.images["train"], data.labels["train"],
-                            data.class_names, n_per_class=3)
+def test_sample_grid_shows_raw_images_per_class(results):
+    d = results.data
+    fig = plots.sample_grid(d.samples, d.class_names)
     assert isinstance(fig, Figure) and len(fig.axes) == 6
     assert [fig.axes[0].get_ylabel(), fig.axes[3].get_ylabel()] == ["car", "cat"]
-    # row "cat", first column: the first image with label 1, scaled to [0, 1]
-    shown = fig.axes[3].images[0].get_array()
-    want = data.images["train"][1].permute(1, 2, 0).numpy() / 255
+    # row "cat", second column: that class's second sample, scaled to [0, 1]
+    shown = fig.axes[4].images[0].get_array()
+    want = np.asarray(d.samples[1][1]).transpose(1, 2, 0) / 255
     np.testing.assert_allclose(shown, want)
 
 
-def test_normalized_grid_same_samples_rescaled(data):
-    fig = plots.normalized_grid(data, n_per_class=3)
-    shown = fig.axes[3].images[0].get_array()
-    x = data.normalized("train")[1].permute(1, 2, 0).numpy()
+def test_normalized_grid_same_samples_rescaled(results):
+    d = results.data
+    fig = plots.normalized_grid(d)
+    shown = fig.axes[4].images[0].get_array()
+    x = np.asarray(d.samples[1][1], dtype=float) / 255
+    x = (x - np.reshape(d.mean, (3, 1, 1))) / np.reshape(d.std, (3, 1, 1))
+    x = x.transpose(1, 2, 0)
     np.testing.assert_allclose(shown, (x - x.min()) / (x.max() - x.min()))
     assert "normaliz" in fig._suptitle.get_text()
 
@@ -126,7 +109,8 @@ def test_percent_axes_stay_within_0_and_100(name, acc):
     for s in r.settings:
         s.train_acc, s.val_acc = acc, acc - 0.005
         s.val_acc_per_epoch = [acc - 0.1, acc - 0.005][:len(s.val_acc_per_epoch)]
-    r.best.update(train_acc=acc, val_acc=acc - 0.005, test_acc=acc - 0.01)
+    r.best = dataclasses.replace(r.best, train_acc=acc, val_acc=acc - 0.005,
+                                 test_acc=acc - 0.01)
     fig = getattr(plots, name)(r)
     fig.draw_without_rendering()
     (ax,) = fig.axes
@@ -175,7 +159,7 @@ def test_all_loss_curves(results, log):
     assert len(ax.lines) == len(results.settings)
     np.testing.assert_allclose(ax.lines[2].get_ydata(), LOSSES[2])
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert labels[0].startswith("Model 1: lr=0.01")
+    assert labels[0].startswith("Model 1: lr=0.01, momentum=0.85")
     assert "diverged" in labels[3] and "diverged" not in labels[2]
     assert ax.get_yscale() == ("log" if log else "linear")
     assert ax.get_xlabel() == "epoch" and ax.get_ylabel()
@@ -211,10 +195,9 @@ def test_no_converged_model(fn):
 
 
 FIGURES = {
-    "samples": lambda r, d: plots.sample_grid(d.images["train"], d.labels["train"],
-                                              d.class_names),
-    "normalized": lambda r, d: plots.normalized_grid(d),
-    **{name: (lambda fn: lambda r, d: fn(r))(getattr(plots, name))
+    "samples": lambda r: plots.sample_grid(r.data.samples, r.data.class_names),
+    "normalized": lambda r: plots.normalized_grid(r.data),
+    **{name: getattr(plots, name)
        for name in ("accuracy_bars", "final_loss_bars", "loss_curves_grid",
                     "all_loss_curves", "val_accuracy_curves",
                     "best_model_accuracies", "confusion_matrix_plot")},
@@ -222,9 +205,9 @@ FIGURES = {
 
 
 @pytest.mark.parametrize("name", FIGURES)
-def test_saves_png_and_pdf_without_global_state(name, results, data, tmp_path):
+def test_saves_png_and_pdf_without_global_state(name, results, tmp_path):
     rc = dict(matplotlib.rcParams)
-    fig = FIGURES[name](results, data)
+    fig = FIGURES[name](results)
     assert isinstance(fig, Figure)
     assert tuple(fig.get_size_inches())[0] == plots.FIGSIZE[0] or name.startswith(
         "confusion")
@@ -241,4 +224,4 @@ def test_all_diverged_does_not_crash():
         s.diverged, s.train_loss_sgd, s.train_loss_manual = True, [], []
         s.val_acc_per_epoch, s.train_acc, s.val_acc = [], math.nan, math.nan
     for name in list(FIGURES)[2:]:
-        FIGURES[name](r, None).draw_without_rendering()  # layout and draw
+        FIGURES[name](r).draw_without_rendering()  # layout and draw

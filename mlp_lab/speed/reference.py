@@ -23,7 +23,6 @@ It shares no computation with mlp_lab (only the config and the data path), so
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -31,20 +30,10 @@ from torch import nn, optim
 from torch.utils.data import DataLoader, random_split
 from torchvision import datasets, transforms
 
-from .cache import PROJECT_ROOT
-from .config import Config
-from .data import data_root
-
-
-@contextmanager
-def default_dtype(dtype: torch.dtype):
-    """``torch.set_default_dtype(dtype)`` for the block, restored afterwards."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(previous)
+from ..cache import PROJECT_ROOT
+from ..config import Config
+from ..models import default_dtype
+from ..sources import data_root
 
 
 class CourseMLP(nn.Module):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mlp_lab.report import markdown_table
+from mlp_lab.book.fmt import markdown_table
 
 
 def _rows(df, **kw) -> list[list[str]]:

@@ -165,7 +165,10 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, env: dict | None = None,
     run.cells.insert(0, nbformat.v4.new_code_cell(SETUP, metadata={"bookcheck": {}}))
     if env is not None:
         env = {k: v for k, v in env.items() if k != "MPLBACKEND"}
+    # The kernel is stopped at once when done (a graceful shutdown request
+    # waits about half a second for a kernel that has nothing left to do).
     client = NotebookClient(run, timeout=timeout, kernel_name="python3",
+                            shutdown_kernel="immediate",
                             resources={"metadata": {"path": str(cwd)}})
     with client.setup_kernel(**({} if env is None else {"env": env})):
         for index, cell in enumerate(run.cells):
@@ -344,8 +347,8 @@ def caption_in_text(caption: str, text: str) -> bool:
 
 
 _VERBATIM = re.compile(r"<(pre|code|script|style)\b.*?</\1>", re.DOTALL | re.I)
-_REMOTE = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)=[\"'](?:https?:)?//[^\"']+",
-                     re.I)
+_REMOTE = re.compile(
+    r"<(?:script|link)\b[^>]*\b(?:src|href)=[\"'](?:https?:)?//[^\"']+", re.I)
 
 
 def raw_tex_math(html: str) -> bool:

@@ -19,7 +19,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from .config import model_name
+from ..config import model_name, setting_label
 
 FIGSIZE = (7.0, 3.6)  # inches: book text width
 # Only parameters read when artists are created: savefig.* would be read at
@@ -51,12 +51,7 @@ def _figure(rows: int = 1, cols: int = 1, height: float = 1.0, **kw):
     return fig, fig.subplots(rows, cols, squeeze=False, **kw)
 
 
-def setting_label(s, sep: str = ", ") -> str:
-    """Hyper-parameters of a setting, e.g. "lr=0.01, m=0.85, wd=0.01"."""
-    return sep.join([f"lr={s.lr:g}", f"m={s.momentum:g}", f"wd={s.weight_decay:g}"])
-
-
-def _finite(values) -> tuple[np.ndarray, np.ndarray]:
+def _finite_points(values) -> tuple[np.ndarray, np.ndarray]:
     """(epochs 1.., values) of a curve with its non-finite points dropped."""
     y = np.asarray(values, dtype=float)
     x = np.arange(1, len(y) + 1)
@@ -110,25 +105,27 @@ def percent_limits(values, floor: float = 0.0) -> tuple[float, float]:
 
 
 @styled
-def sample_grid(images, labels, class_names, n_per_class: int = 8,
-                title: str = "Sample training images") -> Figure:
-    """The first ``n_per_class`` images of each class, one row per class.
+def sample_grid(samples, class_names, title: str = "Sample training images"
+                ) -> Figure:
+    """The sample images of each class, one row per class.
 
-    ``images`` is (N, 3, S, S): uint8 is shown as is; float (e.g. normalized)
-    images are rescaled per image to [0, 1] by (x - min) / (max - min) over all
-    three channels jointly, which keeps the shifts between channels visible.
+    ``samples`` is (2, n, 3, S, S), e.g. ``DataSummary.samples``: uint8 is
+    shown as is; float (e.g. normalized) images are rescaled per image to
+    [0, 1] by (x - min) / (max - min) over all three channels jointly, which
+    keeps the shifts between channels visible.
     """
-    imgs, labels, n = np.asarray(images), np.asarray(labels), len(class_names)
-    raw = imgs.dtype == np.uint8
+    imgs = np.asarray(samples)
+    raw = imgs.dtype == np.uint8 or np.issubdtype(imgs.dtype, np.integer)
+    n_classes, n_per_class = imgs.shape[:2]
     # rows of square images one column wide, plus room for the title
-    side = FIGSIZE[0] / n_per_class
-    fig, axes = _figure(n, n_per_class, height=(side * n + 0.35) / FIGSIZE[1])
+    side = FIGSIZE[0] / max(n_per_class, 1)
+    fig, axes = _figure(n_classes, max(n_per_class, 1),
+                        height=(side * n_classes + 0.35) / FIGSIZE[1])
     for c, row in enumerate(axes):
-        idx = np.flatnonzero(labels == c)[:n_per_class]
         for j, ax in enumerate(row):
             ax.set(xticks=[], yticks=[], frame_on=False)
-            if j < len(idx):
-                x = imgs[idx[j]].transpose(1, 2, 0).astype(float)
+            if j < n_per_class:
+                x = imgs[c, j].transpose(1, 2, 0).astype(float)
                 x = x / 255 if raw else (x - x.min()) / max(np.ptp(x), 1e-12)
                 ax.imshow(x, interpolation="nearest")
         row[0].set_ylabel(class_names[c], rotation=0, ha="right", va="center")
@@ -136,14 +133,18 @@ def sample_grid(images, labels, class_names, n_per_class: int = 8,
     return fig
 
 
-def normalized_grid(data, split: str = "train", n_per_class: int = 8) -> Figure:
-    """The same samples as ``sample_grid`` of ``data.images[split]``, normalized.
+def normalized(samples, mean, std) -> np.ndarray:
+    """(x / 255 - mean_c) / std_c of uint8 images (..., 3, S, S), per channel c."""
+    x = np.asarray(samples, dtype=float) / 255
+    return (x - np.reshape(mean, (3, 1, 1))) / np.reshape(std, (3, 1, 1))
 
-    Shows ``data.normalized(split)``, rescaled per image for display.
-    """
-    return sample_grid(data.normalized(split).numpy(), data.labels[split],
-                       data.class_names, n_per_class,
-                       title=f"The same {split} images after normalization "
+
+def normalized_grid(data) -> Figure:
+    """The samples of ``sample_grid`` after normalization with the training
+    split's statistics (``data`` a ``DataSummary``), rescaled for display."""
+    return sample_grid(normalized(data.samples, data.mean, data.std),
+                       data.class_names,
+                       title="The same training images after normalization "
                              "(rescaled per image for display)")
 
 
@@ -199,8 +200,10 @@ def loss_curves_grid(results, cols: int = 3) -> Figure:
     for ax in axes.flat[len(ss):]:
         ax.set_visible(False)
     for i, (s, ax) in enumerate(zip(ss, axes.flat)):
-        ax.plot(*_finite(s.train_loss_sgd), "-o", mfc="none", ms=6, label=TRAINERS[0])
-        ax.plot(*_finite(s.train_loss_manual), "--x", color="C1", label=TRAINERS[1])
+        ax.plot(*_finite_points(s.train_loss_sgd), "-o", mfc="none", ms=6,
+                label=TRAINERS[0])
+        ax.plot(*_finite_points(s.train_loss_manual), "--x", color="C1",
+                label=TRAINERS[1])
         ax.set_title(f"{model_name(i)}\n{setting_label(s)}", fontsize=8)
         note = "diverged" if s.diverged else f"max |Δ| = {s.max_abs_diff_loss:.2g}"
         ax.text(0.97, 0.95, note, transform=ax.transAxes, ha="right", va="top",
@@ -225,7 +228,7 @@ def _model_curves(fig, ax, results, attr: str, scale: float = 1.0) -> list:
     """
     kept = []
     for i, s in enumerate(results.settings):
-        x, y = _finite(getattr(s, attr))
+        x, y = _finite_points(getattr(s, attr))
         tag = " (diverged)" if s.diverged else ""
         ax.plot(x, scale * y, marker=MARKERS[i % len(MARKERS)], color=f"C{i % 10}",
                 linestyle=":" if s.diverged else "-",
@@ -245,7 +248,7 @@ def all_loss_curves(results, log: bool = False) -> Figure:
     """
     fig, ((ax,),) = _figure(height=1.2)
     kept = _model_curves(fig, ax, results, "train_loss_sgd")
-    same = all(s.max_abs_diff_loss == 0 for s in results.settings)
+    same = all(s.max_abs_diff_loss == 0 for s in results.settings)  # curves only
     ax.set(ylabel="training loss", yscale="log" if log else "linear",
            title="Training loss of all models (torch.optim.SGD"
            + ("; the manual update's curves are identical)" if same else ")"))
@@ -278,7 +281,7 @@ def best_model_accuracies(results) -> Figure:
     b = results.best
     if b is None:
         return _no_best(fig, ax)
-    v = [100 * b["train_acc"], 100 * b["val_acc"], 100 * b["test_acc"]]
+    v = [100 * b.train_acc, 100 * b.val_acc, 100 * b.test_acc]
     bars = ax.bar(["train", "validation", "test"], v, 0.55, color=["C0", "C1", "C2"])
     for bar, vi in zip(bars, v):  # inside the bar's top: the axis ends at 100 %
         ax.annotate(f"{vi:.1f}%", (bar.get_x() + 0.275, vi), xytext=(0, -3),
@@ -287,9 +290,9 @@ def best_model_accuracies(results) -> Figure:
     ax.axhline(50, color="0.4", linestyle="--", linewidth=1)
     ax.text(0.5, 50, "chance (50%)", ha="center", va="bottom", fontsize=7.5,
             color="0.3")
-    s = results.settings[b["index"]]
+    s = results.settings[b.index]
     ax.set(ylim=(0, 100), ylabel="accuracy (%)", xlabel="split",
-           title=f"Selected model: {model_name(b['index'])} ({setting_label(s)})")
+           title=f"Selected model: {model_name(b.index)} ({setting_label(s)})")
     return fig
 
 
@@ -304,17 +307,17 @@ def confusion_matrix_plot(results) -> Figure:
     b = results.best
     if b is None:
         return _no_best(fig, ax)
-    cm = np.asarray(b["confusion"], dtype=float)
+    cm = np.asarray(b.confusion, dtype=float)
     pct = 100 * cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     im = ax.imshow(pct, cmap="Blues", vmin=0, vmax=100)
     for (r, c), n in np.ndenumerate(cm):
         ax.text(c, r, f"{int(n)}\n({pct[r, c]:.1f}%)", ha="center", va="center",
                 color="white" if pct[r, c] > 60 else "black")
-    names = results.data["class_names"]
+    names = results.data.class_names
     ax.grid(False)
     ax.set(xticks=range(len(names)), yticks=range(len(names)), xticklabels=names,
            yticklabels=names, xlabel="predicted class", ylabel="true class",
-           title=f"Test confusion matrix, {model_name(b['index'])}\n"
-                 f"(test accuracy {100 * b['test_acc']:.1f}%)")
+           title=f"Test confusion matrix, {model_name(b.index)}\n"
+                 f"(test accuracy {100 * b.test_acc:.1f}%)")
     fig.colorbar(im, ax=ax, label="% of true class")
     return fig

@@ -32,11 +32,11 @@ from typing import Callable
 import torch
 from torch import nn
 
+from ..config import Config, Setting
+from ..data import PreparedData
+from ..models import make_model
+from ..trainers import run_epoch, sgd_optimizer, train, train_manual_update
 from .bound import matmuls, measure, random_tensors, synchronizer
-from .config import Config, Setting
-from .data import PreparedData
-from .models import make_model
-from .trainers import run_epoch, sgd_optimizer, train, train_manual_update
 
 STAGES = ("products", "forward", "backward", "sgd", "manual")
 
@@ -122,39 +122,3 @@ def anatomy(cfg: Config, data: PreparedData, dtype, device, n_batches: int = 35,
     out = {"rows": len(batches[0][1]), "bound": sum(table[s] for s in shapes)}
     out.update({k: statistics.median(v) for k, v in times.items()})
     return out
-
-
-def overhead_sentences(a: dict, dtype: str, target: float = 1.15) -> str:
-    """What the anatomy ``a`` of ``dtype`` (``anatomy``'s result) says, in prose.
-
-    With b the bound: the products on real batches cost p/b, forward and
-    backward f/b, a step s/b; the time beyond the bound, s - b, splits into
-    f - b (the passes' work besides the hot products) and s - f (the step)."""
-    b, p, f, s, m = (a[k] for k in ("bound", "products", "backward", "sgd",
-                                    "manual"))
-    beyond = max(s - b, 1e-12)
-    out = (f"In {dtype}, the bound's products alone take {p / b:.2f}× their "
-           "hot-loop time when called on the real batches; forward and backward take "
-           f"{f / b:.2f}× the bound, a step of the torch.optim.SGD trainer "
-           f"{s / b:.2f}× and a step of the manual update {m / b:.2f}×. Of the "
-           "torch.optim.SGD step's time beyond the "
-           f"bound, {(f - b) / beyond:.0%} is spent in the forward and backward "
-           "passes (activations, loss, bias gradients, autograd bookkeeping"
-           + (f", products {p / b - 1:.0%} slower than hot" if p > b else "")
-           + f") and {(s - f) / beyond:.0%} in the optimizer step.")
-    if f / b > target:
-        return out + (f" The forward and backward passes alone exceed {target}× "
-                      "the bound, so no optimizer step, however fast, brings "
-                      f"training within {target}× of it on this machine.")
-    return out + (f" The passes fit within {target}× the bound; what exceeds it "
-                  "is the optimizer step.")
-
-
-def dtype_sentence(a64: dict, a32: dict) -> str:
-    """How much float32 speeds up the products, the step, and the rest of it."""
-    b64, b32, s64, s32 = a64["bound"], a32["bound"], a64["sgd"], a32["sgd"]
-    return (f"From float64 to float32 the bound's products get {b64 / b32:.1f}× "
-            f"faster, a step of the torch.optim.SGD trainer {s64 / s32:.1f}× "
-            "faster, and the step's "
-            f"time beyond the bound {(s64 - b64) / max(s32 - b32, 1e-12):.1f}× "
-            "faster.")

@@ -32,7 +32,7 @@ from collections import Counter, namedtuple
 
 import torch
 
-from .config import Config
+from ..config import Config
 
 Shape = namedtuple("Shape", "op m k n")  # (m x k) @ (k x n), op: fwd, dW or dX
 

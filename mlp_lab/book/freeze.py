@@ -21,7 +21,7 @@ import re
 import shutil
 from pathlib import Path
 
-from . import cache
+from .. import cache
 
 FREEZE_DIR = "_freeze"
 FINGERPRINT_FILE = "mlp_lab-fingerprint.json"
@@ -35,8 +35,9 @@ def fingerprint(cfg=None) -> dict:
     a missing data tree is recorded as such rather than raising, so the render
     itself reports the data error.
     """
-    from .config import load_config
-    from .data import DataError, source_key
+    from ..config import load_config
+    from ..errors import DataError
+    from ..sources import source_key
 
     cfg = cfg or load_config()
     try:

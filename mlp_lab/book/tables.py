@@ -1,17 +1,21 @@
-"""Tables (pandas DataFrames) of the data and the results, for the CLI and the book."""
+"""Tables (pandas DataFrames) of the results record and the recorded benchmarks.
+
+For the CLI and the book; no torch. Tables of a benchmark that was not
+recorded are None, which ``fmt.markdown_table`` shows as a note.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from .bench import meets, target
-from .config import model_name
-from .experiments import Results, SettingResult
+from .. import cache
+from ..config import model_name
+from ..results import Results
 
 
 def results_table(results: Results) -> pd.DataFrame:
     """One row per setting: hyper-parameters, final loss, accuracies, time."""
-    best = results.best["index"] if results.best else None
+    best = results.best.index if results.best else None
     rows = [{"model": model_name(i), "lr": s.lr, "momentum": s.momentum,
              "weight_decay": s.weight_decay, "final_loss": s.final_loss,
              "train_acc": s.train_acc, "val_acc": s.val_acc,
@@ -20,35 +24,50 @@ def results_table(results: Results) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("model")
 
 
+def settings_table(results: Results) -> pd.DataFrame:
+    """The hyper-parameters of each setting."""
+    return results_table(results)[["lr", "momentum", "weight_decay"]]
+
+
+def tried_table(results: Results) -> pd.DataFrame:
+    """Settings with final loss and accuracies; the selected one marked "yes"."""
+    t = results_table(results)
+    tried = t[["lr", "momentum", "weight_decay", "final_loss", "train_acc",
+               "val_acc"]].copy()
+    tried["selected"] = t["best"].map({True: "yes", False: ""})
+    return tried
+
+
 def equality_table(results: Results) -> pd.DataFrame:
     """Per setting: largest |difference| between the two trainers."""
     rows = [{"model": model_name(i), "epochs": len(s.train_loss_sgd),
              "max_abs_diff_loss": s.max_abs_diff_loss,
              "max_abs_diff_params": s.max_abs_diff_params,
-             "identical": s.max_abs_diff_loss == 0 and s.max_abs_diff_params == 0}
+             "identical": s.identical}
             for i, s in enumerate(results.settings)]
     return pd.DataFrame(rows).set_index("model")
 
 
+def time_table(results: Results) -> pd.DataFrame:
+    """Wall time of each setting's two trainings."""
+    return pd.DataFrame({"SGD (s)": [s.seconds_sgd for s in results.settings],
+                         "manual (s)": [s.seconds_manual for s in results.settings]},
+                        index=[model_name(i) for i in range(len(results.settings))])
+
+
 def counts_table(results: Results) -> pd.DataFrame:
     """Images per class and split, with totals."""
-    names = results.data["class_names"]
-    counts = results.data["counts"]
+    counts = results.data.counts
     df = pd.DataFrame({split: counts[split] for split in ("train", "val", "test")},
-                      index=names)
+                      index=results.data.class_names)
     df.loc["total"] = df.sum()
     return df
 
 
-def loss_table(results: Results) -> pd.DataFrame:
-    """Training loss per epoch (rows) and model (columns), SGD trainer."""
-    return pd.DataFrame({model_name(i): pd.Series(s.train_loss_sgd)
-                         for i, s in enumerate(results.settings)}).rename_axis("epoch")
-
-
-def setting_dict(s: SettingResult) -> dict:
-    """The three hyper-parameters of a setting."""
-    return {"lr": s.lr, "momentum": s.momentum, "weight_decay": s.weight_decay}
+def stats_table(results: Results) -> pd.DataFrame:
+    """Per-channel mean and standard deviation of the training split."""
+    return pd.DataFrame({"mean": results.data.mean, "std": results.data.std},
+                        index=["red", "green", "blue"])
 
 
 def test_table(results: Results) -> pd.DataFrame:
@@ -56,8 +75,22 @@ def test_table(results: Results) -> pd.DataFrame:
     b = results.best
     if b is None:
         return pd.DataFrame({"accuracy": []})
-    return pd.DataFrame({"accuracy": [b["train_acc"], b["val_acc"], b["test_acc"]]},
+    return pd.DataFrame({"accuracy": [b.train_acc, b.val_acc, b.test_acc]},
                         index=["train", "validation", "test"])
+
+
+def environment_table(res: Results, quarto: str, config_file: str) -> pd.DataFrame:
+    """Versions, device, seeds, data and code identity of this render."""
+    e = res.env
+    env = {"Python": e.python, "PyTorch": e.torch, "torchvision": e.torchvision,
+           "Quarto": quarto, "device": f"{e.device} ({e.device_name})",
+           "dtype": e.dtype, "seed (models)": e.seed,
+           "seed (split)": res.config.split_seed, "SGD code path": e.sgd_path,
+           "data source": res.data.source, "data location": res.data.location,
+           "data fingerprint": res.data.fingerprint,
+           "library code hash": cache.source_hash(cache.COMPUTE_MODULES),
+           "config": config_file}
+    return pd.DataFrame({"value": [str(v) for v in env.values()]}, index=list(env))
 
 
 BENCH_ROWS = {  # key in the bench JSON -> row name
@@ -75,18 +108,17 @@ BENCH_ROWS = {  # key in the bench JSON -> row name
 }
 
 
-def benchmark_table(bench: dict) -> pd.DataFrame:
-    """The benchmark's key figures (medians, with min and max where timed),
-    with the target of issue 4 and whether it is met."""
+def benchmark_table(bench: dict | None) -> pd.DataFrame | None:
+    """The benchmark's key figures: medians, with min and max where timed."""
+    if bench is None:
+        return None
     rows = [{"measure": name, "median": bench[key],
-             "min": bench.get(f"{key}_min"), "max": bench.get(f"{key}_max"),
-             "target": target(key),
-             "met": {None: "", True: "yes", False: "no"}[meets(key, bench[key])]}
+             "min": bench.get(f"{key}_min"), "max": bench.get(f"{key}_max")}
             for key, name in BENCH_ROWS.items() if key in bench]
     return pd.DataFrame(rows).set_index("measure")
 
 
-ANATOMY_ROWS = {  # stage of anatomy.py -> row name
+ANATOMY_ROWS = {  # stage of speed.anatomy -> row name
     "bound": "bound: the products, hot in a loop",
     "products": "the products, on the real batches",
     "forward": "forward pass and loss (autograd graph built)",
@@ -96,8 +128,10 @@ ANATOMY_ROWS = {  # stage of anatomy.py -> row name
 }
 
 
-def anatomy_table(bench: dict) -> pd.DataFrame:
+def anatomy_table(bench: dict | None) -> pd.DataFrame | None:
     """Milliseconds per batch of each stage, and its multiple of the bound, by dtype."""
+    if bench is None or "anatomy" not in bench:
+        return None
     a = bench["anatomy"]
     cols = {}
     for dtype in ("float64", "float32"):
@@ -108,10 +142,20 @@ def anatomy_table(bench: dict) -> pd.DataFrame:
                                              name="per batch"))
 
 
-def scaling_table(bench: dict) -> pd.DataFrame:
+def scaling_table(bench: dict | None) -> pd.DataFrame | None:
     """Training time against epochs, settings and image size (one run each)."""
+    if bench is None:
+        return None
     cols = ["epochs", "settings", "image_size", "gflop", "train_s", "bound_s",
             "train_over_bound"]
     df = pd.DataFrame(bench["scaling"])[cols]
     df.index = pd.Index([f"run {i + 1}" for i in range(len(df))], name="scaling")
     return df
+
+
+def book_time_table(timing: dict | None) -> pd.DataFrame | None:
+    """Execution time of each chapter in a fresh kernel (``book-bench``)."""
+    if timing is None:
+        return None
+    return pd.DataFrame({"seconds": list(timing["chapters"].values())},
+                        index=pd.Index(list(timing["chapters"]), name="chapter"))

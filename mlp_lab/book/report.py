@@ -1,0 +1,104 @@
+"""What a chapter calls first: its setup line, library listings, recorded figures.
+
+Every chapter opens with ``C, R, F = report.setup()``: the config of this
+render, its results record and the findings read from it. The record is
+loaded as plain data (:func:`mlp_lab.results.load_record`), so a chapter that
+only shows results never imports torch; only when there is no record yet does
+:func:`results` run the experiments, which train or load each setting and
+write the record for the chapters after it. Library code is shown with
+:func:`listing`, read from the source file, not imported.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+import textwrap
+from functools import lru_cache
+
+from ..cache import PACKAGE, PROJECT_ROOT
+from ..config import Config, load_config
+from ..results import Results, load_record
+from .narrative import Findings, findings
+
+BENCHMARKS = PROJECT_ROOT / "benchmarks"
+
+
+@lru_cache(maxsize=1)
+def config() -> Config:
+    """The experiment config of this render (``$MLP_LAB_CONFIG`` or defaults)."""
+    return load_config()
+
+
+@lru_cache(maxsize=1)
+def results() -> Results:
+    """The results of this render's config: the record when there is one,
+    else trained (or loaded setting by setting) by ``experiments.run``."""
+    cfg = config()
+    record = load_record(cfg)
+    if record is not None:
+        return record
+    from ..experiments import run  # torch: only when there is no record yet
+
+    return run(cfg)
+
+
+def setup() -> tuple[Config, Results, Findings]:
+    """``C, R, F``: the config, the results and their findings (each chapter's
+    first line)."""
+    return config(), results(), findings(results())
+
+
+def config_source() -> str:
+    """The config file of this render, or "defaults"."""
+    return os.environ.get("MLP_LAB_CONFIG") or "defaults"
+
+
+def _definition(tree: ast.Module, qualname: str) -> ast.AST:
+    node: ast.AST = tree
+    for part in qualname.split("."):
+        node = next(n for n in ast.iter_child_nodes(node)
+                    if isinstance(n, (ast.FunctionDef, ast.ClassDef))
+                    and n.name == part)
+    return node
+
+
+def source_text(name: str) -> str:
+    """The source of ``module.qualname`` of mlp_lab (e.g. ``trainers.train``,
+    ``backprop.MyNet.forward``), decorators included, dedented: read from the
+    module's file, so showing it imports nothing."""
+    module, _, qualname = name.partition(".")
+    text = (PACKAGE / f"{module}.py").read_text(encoding="utf-8")
+    node = _definition(ast.parse(text), qualname)
+    first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+    lines = text.splitlines(keepends=True)[first - 1:node.end_lineno]
+    return textwrap.dedent("".join(lines))
+
+
+def listing(name: str):
+    """:func:`source_text` of ``name`` as a Python code block (never pasted)."""
+    from IPython.display import Markdown
+
+    return Markdown(f"```python\n{source_text(name)}```")
+
+
+def benchmark(name: str = "recorded") -> dict | None:
+    """The benchmark record ``benchmarks/<name>.json``, or None if not recorded."""
+    path = BENCHMARKS / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def quarto_version() -> str:
+    """``quarto --version`` when Quarto is on PATH, else a note saying it is not."""
+    exe = shutil.which("quarto")
+    if exe is None:
+        return "not on PATH (executed without Quarto)"
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True,
+                             timeout=30)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
