@@ -1,0 +1,214 @@
+"""The narrative's decisions on hand-made results records (no data, no torch):
+each branch of each sentence the book states."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import records
+from mlp_lab.book import narrative as N
+from mlp_lab.book import original
+from mlp_lab.config import Config, Setting
+
+S = records.setting
+
+
+@pytest.fixture
+def five():
+    """The five default settings with outcomes like a real render's."""
+    return records.results([
+        S(0.01, 0, 0, 0.897, 0.888, (0.69, 0.40, 0.264)),
+        S(0.01, 0, 0.01, 0.894, 0.883, (0.69, 0.41, 0.2735)),
+        S(0.01, 0.85, 0, 0.965, 0.905, (0.60, 0.20, 0.0584)),
+        S(0.01, 0.85, 0.01, 0.977, 0.918, (0.60, 0.22, 0.0841)),
+        S(0.05, 0.85, 0.01, 0.940, 0.895, (0.60, 0.20, 0.45, 0.1339))],
+        confusion=((919, 81), (86, 914)), test_acc=0.917, cfg=Config())
+
+
+def test_findings_name_the_settings_the_prose_talks_about(five):
+    f = N.findings(five)
+    assert f.n_diverged == 0 and f.lowest_loss == 2   # 0.0584
+    assert f.largest_gap == 2 and f.gap[2] == pytest.approx(0.965 - 0.905)
+    assert f.noisiest == 4                             # its loss goes up and down
+    assert f.momentum_gain == pytest.approx((0.905 + 0.918 + 0.895) / 3
+                                            - (0.888 + 0.883) / 2)
+    assert f.momentum_gap_larger is True
+    assert f.decay_pairs == [(0, 1), (2, 3)]
+    assert f.decay_gain == pytest.approx(((0.883 - 0.888) + (0.918 - 0.905)) / 2)
+
+
+def test_sentences_of_a_normal_render(five):
+    f = N.findings(five)
+    assert N.best_sentence(five) == (
+        "The best setting by validation accuracy was Model 4 (lr=0.01, "
+        "momentum=0.85, weight_decay=0.01): 91.8% validation and 91.7% test "
+        "accuracy.")
+    assert N.lowest_loss_sentence(five, f) == (
+        "the lowest is reached by Model 3 (lr=0.01, momentum=0.85, "
+        "weight_decay=0), at 0.0584")
+    assert N.test_vs_val_sentence(five) == (
+        "The test accuracy is 0.1 points below the validation accuracy.")
+    assert N.momentum_sentence(f).startswith("Momentum raised the mean validation "
+                                             "accuracy (+2.1 points")
+    assert N.overfitting_sentence(five, f).endswith("so they overfit more than "
+                                                    "those without.")
+    assert "Model 3 (lr=0.01, momentum=0.85, weight_decay=0) (6.0 points)" in \
+        N.overfitting_sentence(five, f)
+    assert N.decay_sentence(f).startswith("Between settings that differ only in "
+                                          "weight decay, it hardly changed the "
+                                          "validation accuracy (+0.4 points")
+    assert N.noise_sentence(f, five).endswith("which shows as a rougher descent.")
+    assert N.momentum_step_sentence(five) == (
+        "For the largest momentum used here, 0.85, that is 6.7 times the plain step.")
+    assert N.divergence_sentence(five).startswith("Every setting converged")
+
+
+def test_equal_trainers(five):
+    assert N.agreement_sentence(five) == (
+        "The two trainers agreed exactly in 5 of 5 settings (largest difference in "
+        "any loss or parameter: 0).")
+    assert N.equality_sentence(five).endswith("in 5 of 5 settings.")
+    assert N.accuracy_bars_note(five).startswith("the bars of the two trainers "
+                                                 "are equal")
+    assert N.curves_sentence(five) == "coincide everywhere"
+
+
+def test_unequal_trainers():
+    res = records.results([S(), S(diff=2e-7, val_acc=0.7)])
+    assert N.agreement_sentence(res) == (
+        "The two trainers agreed exactly in 1 of 2 settings (largest difference in "
+        "any loss or parameter: 2e-07).")
+    assert N.equality_sentence(res).endswith(
+        "in 1 of 2 settings: the others differ, which means the manual update no "
+        "longer follows the step of PyTorch.")
+    assert "marked n/a" in N.accuracy_bars_note(res)
+    assert N.curves_sentence(res) == "do not coincide everywhere"
+
+
+def test_asymmetric_errors_are_read_rows_true_columns_predicted():
+    """Row 0 is the true car images: 5 of 100 taken for cat; row 1 the true
+    cats: 40 of 100 taken for car. A transposed reading swaps the two."""
+    res = records.results(confusion=((95, 5), (40, 60)))
+    assert N.confusion_sentence(res) == (
+        "5 test images of class car were taken for cat (5.0% of that class) and "
+        "40 of class cat for car (40.0%): the errors are asymmetric: one class is "
+        "mistaken noticeably more often than the other.")
+    unequal_rows = records.results(confusion=((190, 10), (10, 90)))
+    assert "(5.0% of that class)" in N.confusion_sentence(unequal_rows)
+    assert "(10.0%)" in N.confusion_sentence(unequal_rows)
+
+
+@pytest.mark.parametrize("rates, word", [((0.08, 0.086), "about symmetric"),
+                                         ((0.0, 0.0), "absent in both"),
+                                         ((0.05, 0.4), "asymmetric")])
+def test_symmetry(rates, word):
+    assert N.symmetry(rates).startswith(word)
+
+
+def test_diverged_settings_are_named_and_skipped():
+    res = records.results([S(val_acc=0.8), records.diverged(lr=10.0, epoch=2),
+                           S(momentum=0.9, val_acc=0.85)])
+    f = N.findings(res)
+    assert f.n_diverged == 1 and 1 not in f.gap and res.best.index == 2
+    assert N.divergence_sentence(res) == (
+        "Model 2 (lr=10, momentum=0, weight_decay=0) diverged (its training loss "
+        "became NaN in epoch 2 of 3, where its training stopped) and was excluded "
+        "from model selection.")
+    assert "largest learning rate (0.01)" in N.noise_sentence(f, res)
+
+
+def test_everything_diverged():
+    res = records.results([records.diverged(), records.diverged(lr=20.0)])
+    f = N.findings(res)
+    assert res.best is None and f.lowest_loss is None and f.largest_gap is None
+    assert N.best_sentence(res).startswith("No setting converged")
+    assert N.lowest_loss_sentence(res, f).startswith("no setting converged")
+    assert N.test_vs_val_sentence(res) == "No model was selected, so none was tested."
+    assert N.confusion_sentence(res).startswith("no model was selected")
+    assert N.overfitting_sentence(res, f).startswith("No setting converged")
+    assert N.noise_sentence(f, res) == "No setting converged."
+    assert N.describe(None, res) == "no model"
+
+
+def test_no_momentum_pair_and_no_decay_pair():
+    res = records.results([S(momentum=0.9), S(lr=0.05, momentum=0.9,
+                                              weight_decay=0.01)])
+    f = N.findings(res)
+    assert f.momentum_gain is None and f.momentum_gap_larger is None
+    assert f.decay_pairs == [] and f.decay_gain is None
+    assert N.momentum_sentence(f) == ("No pair of settings with and without "
+                                      "momentum was trained.")
+    assert N.overfitting_sentence(res, f).endswith(
+        "there is no setting without momentum to compare with.")
+    assert N.decay_sentence(f) == "No pair of settings differs only in weight decay."
+    plain = records.results([S(), S(lr=0.05)])
+    assert N.momentum_step_sentence(plain) == "No setting here used momentum."
+
+
+def test_momentum_that_hurts_and_decay_that_helps():
+    res = records.results([S(val_acc=0.90, train_acc=0.98),
+                           S(momentum=0.9, val_acc=0.85, train_acc=0.85),
+                           S(momentum=0.9, weight_decay=0.01, val_acc=0.88,
+                             train_acc=0.89)])
+    f = N.findings(res)
+    assert N.momentum_sentence(f).startswith("Momentum did not raise")
+    assert N.decay_sentence(f).startswith("Between settings that differ only in "
+                                          "weight decay, it raised")
+    assert "visible" in N.decay_sentence(f)
+    assert N.overfitting_sentence(res, f).endswith(
+        "momentum did not widen the gap between training and validation.")
+
+
+def test_test_accuracy_above_or_equal_to_validation():
+    above = records.results([S(val_acc=0.80)], test_acc=0.83)
+    assert N.test_vs_val_sentence(above) == (
+        "The test accuracy is 3.0 points above the validation accuracy.")
+    equal = records.results([S(val_acc=0.80)], test_acc=0.80)
+    assert N.test_vs_val_sentence(equal) == (
+        "The test accuracy equals the validation accuracy.")
+
+
+@pytest.mark.parametrize("counts, verdict", [
+    ([450, 450], "balanced and accuracy is a fair summary"),
+    ([600, 300], "imbalanced: read accuracy together with the confusion matrix")])
+def test_balance_sentence(counts, verdict):
+    res = records.results(counts={"train": counts, "val": [1, 1], "test": [1, 1]})
+    assert N.balance_sentence(res).endswith(verdict + ".")
+
+
+@pytest.mark.parametrize("value, word", [(2e-16, "far below"), (5e-4, "below"),
+                                         (2e-3, "ABOVE")])
+def test_compared_with_threshold(value, word):
+    assert N.compared_with(value, 1e-3) == word
+
+
+def test_roughness_of_a_smooth_and_a_jumpy_curve():
+    assert N.roughness([0.7, 0.5, 0.4, 0.35]) < N.roughness([0.7, 0.4, 0.6, 0.3])
+    assert N.roughness([0.7, 0.5]) == 0.0
+
+
+def test_comparison_with_the_original_report(five):
+    assert original.comparable(five.config)
+    table = original.reference_table(five)
+    assert table["val_acc (original)"].tolist() == [0.885, 0.885, 0.919, 0.921, 0.913]
+    assert original.reference_sentence(five) == (
+        "They differ by at most 1.8 points, within what a different data copy and "
+        "split explain.")
+    far = records.results([S(val_acc=0.80)] + five.settings[1:], cfg=Config())
+    assert original.reference_sentence(far) == (
+        "They differ by at most 8.5 points; likely reasons: a different copy of "
+        "the data (e.g. JPEG re-encoded), a different split or number of epochs.")
+    fewer = records.results([S(val_acc=0.80)], cfg=Config(
+        settings=Config().settings[:1]))
+    assert "only indicative" in original.reference_sentence(fewer)
+
+
+def test_another_task_has_no_counterpart_in_the_original():
+    cfg = Config(classes=("airplane", "bird"), image_size=32,
+                 sizes=(3072, 512, 2), settings=(Setting(0.01),), epochs=3)
+    res = records.results([S()], cfg=cfg, class_names=("airplane", "bird"))
+    assert original.reference_table(res)["val_acc (original)"].tolist() == [None]
+    assert "nothing to compare" in original.reference_sentence(res)
+    assert not math.isnan(res.settings[0].val_acc)
