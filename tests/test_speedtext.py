@@ -32,13 +32,16 @@ def test_speedup_bound_and_dtype_sentences_report_the_measurements():
     assert "1.89× the 23.2 s" in S.bound_sentence(BENCH)
     text = S.dtype_sentence(BENCH)
     assert "27.0 s, 1.66× faster than in float64 and 2.58× faster" in text
+    assert text.endswith("the step's time beyond the bound 1.3× faster.")
     # bound 2.0 / 0.5; step 4 / 2; beyond (4 - 2) / (2 - 0.5)
     assert "products get 4.0× faster, a step of the torch.optim.SGD trainer 2.0× "\
            "faster, and the step's time beyond the bound 1.3× faster" in text
 
 
 def test_book_time_names_the_total_and_the_slowest_chapter():
-    t = {"chapters": {"index.qmd": 1.5, "book/backprop.qmd": 3.9}, "total_s": 5.4}
+    t = {"chapters": [{"chapter": "index.qmd", "seconds": 1.5},
+                      {"chapter": "book/backprop.qmd", "seconds": 3.9}],
+         "total_s": 5.4}
     assert S.book_time_sentence(t) == (
         "Executing the book's 2 chapters, each in a fresh Python kernel with the "
         "results record in place, took 5.4 s (the slowest, book/backprop.qmd, "

@@ -76,19 +76,17 @@ def dtype_sentence(b: dict) -> str:
             f"The bound's products get {b64 / b32:.1f}× faster, a step of the "
             f"torch.optim.SGD trainer {s64 / s32:.1f}× faster, and the step's "
             f"time beyond the bound {(s64 - b64) / max(s32 - b32, 1e-12):.1f}× "
-            "faster: the work around the products barely shrinks with the data "
-            "type.")
+            "faster.")
 
 
 @recorded
 def book_time_sentence(t: dict) -> str:
     """The book's execution time per format (``book-bench``'s record ``t``)."""
-    chapters = t["chapters"]
-    slowest = max(chapters, key=chapters.get)
-    return (f"Executing the book's {len(chapters)} chapters, each in a fresh "
+    slowest = max(t["chapters"], key=lambda c: c["seconds"])
+    return (f"Executing the book's {len(t['chapters'])} chapters, each in a fresh "
             f"Python kernel with the results record in place, took "
-            f"{seconds(t['total_s'])} (the slowest, {slowest}, "
-            f"{seconds(chapters[slowest])}); a render pays this once per format.")
+            f"{seconds(t['total_s'])} (the slowest, {slowest['chapter']}, "
+            f"{seconds(slowest['seconds'])}); a render pays this once per format.")
 
 
 @recorded

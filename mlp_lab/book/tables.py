@@ -157,5 +157,4 @@ def book_time_table(timing: dict | None) -> pd.DataFrame | None:
     """Execution time of each chapter in a fresh kernel (``book-bench``)."""
     if timing is None:
         return None
-    return pd.DataFrame({"seconds": list(timing["chapters"].values())},
-                        index=pd.Index(list(timing["chapters"]), name="chapter"))
+    return pd.DataFrame(timing["chapters"]).set_index("chapter")

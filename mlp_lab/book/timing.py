@@ -26,18 +26,19 @@ def time_chapter(path: Path, root: Path, env: dict) -> float:
 
 
 def book_timing(root: Path = PROJECT_ROOT, env: dict | None = None) -> dict:
-    """Seconds per chapter (in book order) and in total, for one format."""
+    """Seconds per chapter (a list, in book order) and in total, for one format."""
     env = dict(os.environ if env is None else env)
-    chapters = {c: time_chapter(root / c, root, env)
-                for c in bookcheck.book_chapters(root)}
-    return {"chapters": chapters, "total_s": sum(chapters.values()),
+    chapters = [{"chapter": c, "seconds": time_chapter(root / c, root, env)}
+                for c in bookcheck.book_chapters(root)]
+    return {"chapters": chapters, "total_s": sum(c["seconds"] for c in chapters),
             "cores": len(os.sched_getaffinity(0)),
             "config": env.get("MLP_LAB_CONFIG") or "defaults"}
 
 
 def format_timing(t: dict) -> str:
     """The timing as lines: one per chapter, then the total."""
-    width = max(map(len, t["chapters"]))
-    lines = [f"  {c:<{width}}  {s:6.1f} s" for c, s in t["chapters"].items()]
+    width = max(len(c["chapter"]) for c in t["chapters"])
+    lines = [f"  {c['chapter']:<{width}}  {c['seconds']:6.1f} s"
+             for c in t["chapters"]]
     return "\n".join(lines + [f"  {'all chapters (one format)':<{width}}  "
                               f"{t['total_s']:6.1f} s"])

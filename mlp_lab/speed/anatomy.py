@@ -1,6 +1,6 @@
 """Where the time of one training batch goes, measured against the bound.
 
-The bound (:mod:`mlp_lab.bound`) counts only the matrix products of a batch,
+The bound (:mod:`mlp_lab.speed.bound`) counts only the matrix products of a batch,
 each timed hot in a loop. This module times, per batch, on the first ``n``
 batches of the real training split that have all ``batch_size`` rows (or all
 of it when it is smaller):

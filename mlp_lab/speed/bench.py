@@ -1,10 +1,10 @@
 """``python -m mlp_lab bench``: mlp_lab against the course pipeline and a matmul bound.
 
 In one run, ``repeats`` times, interleaved: the data preparation (cold and
-cached), the course-style pipeline (:mod:`mlp_lab.reference`), mlp_lab's
+cached), the course-style pipeline (:mod:`mlp_lab.speed.reference`), mlp_lab's
 ``run`` with a cold results cache in float64 and in float32, and the compute
-bound of the same trainings (:mod:`mlp_lab.bound`); then the anatomy of one
-training batch (:mod:`mlp_lab.anatomy`) and a scaling grid. Seconds are
+bound of the same trainings (:mod:`mlp_lab.speed.bound`); then the anatomy of one
+training batch (:mod:`mlp_lab.speed.anatomy`) and a scaling grid. Seconds are
 medians over the repeats, with min and max; ratios are ratios of medians.
 """
 
