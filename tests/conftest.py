@@ -39,7 +39,9 @@ def write_tree(root: Path, classes=("automobile", "cat", "bird"), n_train=20,
     """An ImageFolder tree ``root/{train,test}/<class>/NNNN<suffix>`` of RGB noise.
 
     Class i's pixels are drawn from [40 i, 40 i + 160) so the classes can be
-    told apart by brightness (training learns something).
+    told apart by brightness (training learns something). Every setting
+    learns that perfectly; tests that must tell settings, splits or the
+    two kinds of error apart use :func:`write_hard_tree`.
     """
     rng = np.random.default_rng(seed)
     for split, n in (("train", n_train), ("test", n_test)):
@@ -53,11 +55,45 @@ def write_tree(root: Path, classes=("automobile", "cat", "bird"), n_train=20,
     return root
 
 
+def write_hard_tree(root: Path, classes=("automobile", "cat"), n_train=40,
+                    n_test=20, size=(4, 4), p=0.6, shift=50, seed=0) -> Path:
+    """A two-class tree a small MLP learns only in part, with one-sided errors.
+
+    Every image is Gaussian noise (mean 128, sd 40, clipped to uint8). An
+    image of class 1 carries the signal, its red channel brighter by
+    ``shift``, with probability ``p`` only: the others look like class 0. So
+    accuracies stay well below 1, settings reach different ones, validation
+    and training accuracies differ, and most errors are class 1 taken for
+    class 0 (an asymmetric confusion matrix). PNG is lossless and ``size``
+    is the config's image size, so the pixels read are the pixels written.
+    """
+    rng = np.random.default_rng(seed)
+    for split, n in (("train", n_train), ("test", n_test)):
+        for i, cls in enumerate(classes):
+            folder = root / split / cls
+            folder.mkdir(parents=True, exist_ok=True)
+            for k in range(n):
+                arr = rng.normal(128, 40, (size[1], size[0], 3))
+                if i == 1 and rng.uniform() < p:
+                    arr[..., 0] += shift
+                Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).save(
+                    folder / f"{k:04d}.png")
+    return root
+
+
 @pytest.fixture
 def image_tree(tmp_path):
     """Factory: ``image_tree(name="images", **write_tree_kwargs)`` under tmp_path."""
     def make(name: str = "images", **kw) -> Path:
         return write_tree(tmp_path / name, **kw)
+    return make
+
+
+@pytest.fixture
+def hard_tree(tmp_path):
+    """Factory: ``hard_tree(name="hard", **write_hard_tree_kwargs)`` under tmp_path."""
+    def make(name: str = "hard", **kw) -> Path:
+        return write_hard_tree(tmp_path / name, **kw)
     return make
 
 

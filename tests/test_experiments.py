@@ -1,16 +1,28 @@
-"""Experiments: both trainers per setting, best-model selection, the results cache."""
+"""Experiments: both trainers per setting, best-model selection, the results cache.
+
+The end-to-end checks run on a tree a small MLP learns only in part
+(``conftest.write_hard_tree``), so settings reach different accuracies,
+training and validation accuracies differ and the confusion matrix is
+asymmetric; every number of the run is recomputed here from the cached weights
+and the data, or by training again with ``torch.optim.SGD`` written out.
+"""
 
 import dataclasses
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 
 import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
 
 from mlp_lab.config import Config, Setting
+from mlp_lab.data import load_data
 from mlp_lab.experiments import run, select_best
-from mlp_lab.results import SettingResult
+from mlp_lab.results import SettingResult, load_record
 
 EPOCHS = 2
 SETTINGS = (Setting(0.05, 0.0, 0.0), Setting(0.05, 0.85, 0.01))
@@ -75,25 +87,171 @@ def test_run_trains_both_trainers_identically(cfg):
     assert res.env.device == "cpu" and res.env.sgd_path == "single-tensor"
 
 
-def test_best_is_first_argmax_of_validation_accuracy_and_is_tested(cfg):
-    res = run(cfg)
-    accs = [s.val_acc for s in res.settings]
-    assert res.best.index == accs.index(max(accs))
-    assert res.best.val_acc == max(accs)
-    cm = res.best.confusion
-    assert len(cm) == 2 and all(len(row) == 2 for row in cm)
-    assert sum(map(sum, cm)) == res.data.n_test
-    assert [sum(row) for row in cm] == res.data.counts["test"]  # rows: true
-    assert res.best.test_acc == (cm[0][0] + cm[1][1]) / res.data.n_test
-
-
 def test_to_dict_is_json_with_the_cli_layout(cfg):
-    d = plain(run(cfg))
-    assert set(d) >= {"config", "data", "settings", "best", "env"}
-    assert {"lr", "momentum", "weight_decay", "train_loss_sgd", "train_loss_manual",
-            "train_acc", "val_acc", "max_abs_diff_loss", "max_abs_diff_params",
-            "seconds"} <= set(d["settings"][0])
+    res = run(cfg)
+    d = plain(res)
     assert "from_cache" not in d["settings"][0]
+    for s, raw in zip(res.settings, d["settings"]):
+        assert raw["seconds"] == s.seconds_sgd + s.seconds_manual
+        assert {k: raw[k] for k in raw if k != "seconds"} == {
+            k: v for k, v in dataclasses.asdict(s).items() if k != "from_cache"}
+    assert d["best"] == dataclasses.asdict(res.best)
+    assert d["config"] == json.loads(json.dumps(cfg.to_dict()))
+    assert d["data"] == json.loads(json.dumps(dataclasses.asdict(res.data)))
+
+
+# ------------------------------------------------- end to end, recomputed
+
+HARD_SETTINGS = (Setting(0.01), Setting(0.05), Setting(0.05, 0.85, 0.01),
+                 Setting(0.02, 0.5))
+
+
+@pytest.fixture
+def hard(hard_tree) -> Config:
+    """4 settings, 4 epochs on 4x4 noise with a weak signal: 60 train, 20 val,
+    40 test images (sizes that tell the three splits apart)."""
+    root = hard_tree(n_train=40, n_test=20)
+    return Config(data_dir=str(root), image_size=4, sizes=(48, 8, 2), epochs=4,
+                  batch_size=8, train_fraction=0.75, settings=HARD_SETTINGS)
+
+
+def cached_states(cache_dir: Path) -> dict:
+    """(lr, momentum, weight_decay) -> the SGD weights the results cache holds."""
+    return {key: torch.load(path.with_suffix(".pt"), weights_only=True)["state"]
+            for key, path in entries(cache_dir).items()}
+
+
+def logits(state: dict, x: torch.Tensor) -> torch.Tensor:
+    """The MLP of ``state`` applied to ``x``, layer by layer with F.linear and
+    ReLU (not through mlp_lab's model)."""
+    layers = sorted({int(k.split(".")[1]) for k in state})
+    for n, i in enumerate(layers):
+        x = F.linear(x, state[f"net.{i}.weight"], state[f"net.{i}.bias"])
+        x = x.relu() if n < len(layers) - 1 else x
+    return x
+
+
+def predictions(state: dict, data, split: str) -> tuple[list[int], list[int]]:
+    """(true labels, predicted labels) of ``split``."""
+    x = data.normalized(split).flatten(1)
+    return data.labels[split].tolist(), logits(state, x).argmax(1).tolist()
+
+
+def accuracy_of(state: dict, data, split: str) -> float:
+    y, pred = predictions(state, data, split)
+    return sum(a == b for a, b in zip(y, pred)) / len(y)
+
+
+def n_images(root: Path, split: str, cls: str) -> int:
+    return len(list((root / split / cls).iterdir()))
+
+
+def test_accuracies_are_those_of_the_cached_weights_on_each_split(hard, cache_dir):
+    res = run(hard)
+    data = load_data(hard)
+    states = cached_states(cache_dir)
+    train = [accuracy_of(states[(s.lr, s.momentum, s.weight_decay)], data, "train")
+             for s in res.settings]
+    val = [accuracy_of(states[(s.lr, s.momentum, s.weight_decay)], data, "val")
+           for s in res.settings]
+    # The data is hard enough: errors everywhere, settings and splits differ.
+    assert all(0 < a < 1 for a in train + val)
+    assert len(set(val)) > 1 and train != val
+    assert [s.train_acc for s in res.settings] == train
+    assert [s.val_acc for s in res.settings] == val
+    assert [s.val_acc_per_epoch[-1] for s in res.settings] == val
+
+
+def test_best_is_the_first_argmax_of_validation_accuracy(hard, cache_dir):
+    res = run(hard)
+    data = load_data(hard)
+    states = cached_states(cache_dir)
+    val = [accuracy_of(states[(s.lr, s.momentum, s.weight_decay)], data, "val")
+           for s in res.settings]
+    train = [accuracy_of(states[(s.lr, s.momentum, s.weight_decay)], data, "train")
+             for s in res.settings]
+    first = val.index(max(val))
+    # The rules this tells apart: the first argmax, not the last, of the
+    # validation accuracy, not of the training accuracy.
+    last = len(val) - 1 - val[::-1].index(max(val))
+    assert last != first and train.index(max(train)) != first
+    assert res.best.index == first
+    assert res.best.val_acc == val[first] and res.best.train_acc == train[first]
+
+
+def test_best_model_is_tested_on_the_test_split_rows_true(hard, cache_dir):
+    res = run(hard)
+    data = load_data(hard)
+    b = res.best
+    s = res.settings[b.index]
+    state = cached_states(cache_dir)[(s.lr, s.momentum, s.weight_decay)]
+    y, pred = predictions(state, data, "test")
+    expected = [[sum(t == i and p == j for t, p in zip(y, pred)) for j in (0, 1)]
+                for i in (0, 1)]
+    assert expected != [list(r) for r in zip(*expected)]  # asymmetric: orientation
+    assert b.confusion == expected
+    # rows are the true classes: their sums are the test images of each class
+    root = Path(hard.data_dir)
+    assert [sum(r) for r in b.confusion] == [n_images(root, "test", c)
+                                             for c in hard.classes]
+    assert b.test_acc == (expected[0][0] + expected[1][1]) / len(y)
+    assert b.test_acc == accuracy_of(state, data, "test") != b.val_acc
+    assert 0 < b.test_acc < 1
+    # the book reads the same numbers back from the record
+    assert load_record(hard).to_dict() == res.to_dict()
+
+
+def reference_training(cfg: Config, setting: Setting, data) -> tuple:
+    """The course's SGD training written out: seed, MLP drawn in float64,
+    torch.optim.SGD over the training batches in order, validation accuracy
+    after every epoch. (losses, validation accuracies, final state)."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        torch.manual_seed(cfg.seed)
+        layers = [nn.Flatten()]
+        for i, (a, b) in enumerate(zip(cfg.sizes[:-1], cfg.sizes[1:])):
+            layers += [nn.Linear(a, b)] + ([nn.ReLU()] if i < len(cfg.sizes) - 2
+                                           else [])
+        model = nn.Sequential(*layers)
+    finally:
+        torch.set_default_dtype(previous)
+    opt = torch.optim.SGD(model.parameters(), lr=setting.lr,
+                          momentum=setting.momentum,
+                          weight_decay=setting.weight_decay)
+    x, y = data.normalized("train").flatten(1), data.labels["train"]
+    losses, val = [], []
+    for _ in range(cfg.epochs):
+        batch_losses = []
+        for i in range(0, len(y), cfg.batch_size):
+            loss = F.cross_entropy(model(x[i:i + cfg.batch_size]),
+                                   y[i:i + cfg.batch_size])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            batch_losses.append(loss.item())
+        losses.append(sum(batch_losses) / len(batch_losses))
+        state = {f"net.{k}": v.detach() for k, v in model.state_dict().items()}
+        val.append(accuracy_of(state, data, "val"))
+    return losses, val, state
+
+
+def test_each_setting_is_the_training_it_claims(hard, cache_dir):
+    """Per-epoch validation accuracies, losses and final weights of every
+    setting equal a training written out here from the course's recipe."""
+    res = run(hard)
+    data = load_data(hard)
+    states = cached_states(cache_dir)
+    curves = set()
+    for s, setting in zip(res.settings, hard.settings):
+        losses, val, state = reference_training(hard, setting, data)
+        assert s.val_acc_per_epoch == val
+        assert s.train_loss_sgd == pytest.approx(losses, rel=1e-12, abs=0)
+        cached = states[(s.lr, s.momentum, s.weight_decay)]
+        assert cached.keys() == state.keys()
+        assert all(torch.equal(cached[k], state[k]) for k in state)
+        curves.add(tuple(val))
+    assert len(curves) == len(res.settings)  # each its own curve
 
 
 # ---------------------------------------------------------------- selection
@@ -166,6 +324,70 @@ def test_changing_one_setting_retrains_only_that_one(cfg):
     # Reordering the settings retrains nothing.
     swapped = run(dataclasses.replace(changed, settings=changed.settings[::-1]))
     assert all(s.from_cache for s in swapped.settings)
+
+
+# A change of each field that determines a setting's result, as Config
+# overrides. "loss" has a single valid value, so there is nothing to change.
+RESULT_CHANGES = {
+    "classes": {"classes": ("automobile", "bird")},
+    "classes (order)": {"classes": ("cat", "automobile")},
+    "image_size": {"image_size": 2, "sizes": (12, 8, 2)},
+    "train_fraction": {"train_fraction": 0.75},
+    "split_seed": {"split_seed": 1},
+    "limit_per_class": {"limit_per_class": 8},
+    "sizes": {"sizes": (48, 6, 2)},
+    "epochs": {"epochs": 2},
+    "batch_size": {"batch_size": 4},
+    "seed": {"seed": 1},
+    "dtype": {"dtype": "float32"},
+    "settings.lr": {"settings": (Setting(0.02, 0.5, 0.01),)},
+    "settings.momentum": {"settings": (Setting(0.05, 0.9, 0.01),)},
+    "settings.weight_decay": {"settings": (Setting(0.05, 0.5, 0.02),)},
+}
+SINGLE_VALUED = {"loss"}
+# Fields that only name or locate things: the same result, from the cache.
+DISPLAY_CHANGES = {
+    "name": {"name": "another name"},
+    "class_names": {"class_names": ("auto", "kitty")},
+    "data_dir": {"data_dir": "copy"},  # a byte-identical copy of the tree
+}
+
+
+def test_every_field_is_either_a_result_field_or_a_display_field():
+    fields = {f.name for f in dataclasses.fields(Config)} - {"settings"}
+    changed = {k.split(" ")[0] for k in RESULT_CHANGES if "." not in k}
+    assert changed | SINGLE_VALUED | set(DISPLAY_CHANGES) == fields
+    assert not changed & set(DISPLAY_CHANGES)
+    assert {k.split(".")[1] for k in RESULT_CHANGES if "." in k} == {
+        f.name for f in dataclasses.fields(Setting)}
+
+
+@pytest.fixture
+def one(image_tree) -> Config:
+    """One setting, one epoch on 4x4 images of three classes (10 train, 3 test)."""
+    root = image_tree(n_train=10, n_test=3, size=(4, 4))
+    return Config(data_dir=str(root), image_size=4, sizes=(48, 8, 2), epochs=1,
+                  batch_size=8, settings=(Setting(0.05, 0.5, 0.01),))
+
+
+@pytest.mark.parametrize("field", RESULT_CHANGES)
+def test_changing_a_result_field_retrains(one, field):
+    assert not run(one).settings[0].from_cache
+    changed = dataclasses.replace(one, **RESULT_CHANGES[field])
+    assert not run(changed).settings[0].from_cache
+    # both entries stay: neither run overwrote the other's
+    assert run(one).settings[0].from_cache and run(changed).settings[0].from_cache
+
+
+@pytest.mark.parametrize("field", DISPLAY_CHANGES)
+def test_changing_a_display_field_reuses_the_result(one, field, tmp_path):
+    change = dict(DISPLAY_CHANGES[field])
+    if field == "data_dir":
+        change["data_dir"] = str(shutil.copytree(one.data_dir, tmp_path / "copy"))
+    first = run(one)
+    again = run(dataclasses.replace(one, **change))
+    assert again.settings[0].from_cache
+    assert again.settings[0] == first.settings[0]
 
 
 def test_corrupt_results_json_is_recomputed(cfg, cache_dir):
