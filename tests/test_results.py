@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 
 import pytest
 
@@ -57,15 +58,124 @@ def test_errors_are_the_off_diagonal_of_rows_true_columns_predicted():
     assert b.error_rates == (0.05, 0.3)  # each over its own row
 
 
-@pytest.mark.parametrize("change", [
-    {"epochs": 4}, {"seed": 1}, {"batch_size": 64}, {"dtype": "float32"},
-    {"limit_per_class": 3}, {"split_seed": 1}, {"train_fraction": 0.8},
-    {"settings": (Setting(0.01), Setting(10.0), Setting(0.01, 0.9, 0.01))},
-    {"name": "another name"}])
-def test_a_record_of_another_config_is_a_miss(setup, change):
-    cfg, res, _ = setup
+# One change of every config field: the record keeps the config and the
+# report shows all of it (names included), so each makes another record.
+# "loss" has a single valid value, so there is nothing to change.
+RECORD_CHANGES = {
+    "name": {"name": "another name"},
+    "classes": {"classes": ("cat", "automobile")},
+    "class_names": {"class_names": ("auto", "kitty")},
+    "image_size": {"image_size": 4, "sizes": (48, 8, 2)},
+    "train_fraction": {"train_fraction": 0.8},
+    "split_seed": {"split_seed": 1},
+    "limit_per_class": {"limit_per_class": 3},
+    "sizes": {"sizes": (768, 64, 2)},
+    "epochs": {"epochs": 4},
+    "batch_size": {"batch_size": 64},
+    "seed": {"seed": 1},
+    "dtype": {"dtype": "float32"},
+    "data_dir": {"data_dir": "SAME TREE"},  # the same files, named in the config
+    "settings": {"settings": (Setting(0.01), Setting(10.0))},
+    "settings.lr": {"settings": (Setting(0.01), Setting(10.0), Setting(0.02, 0.9))},
+    "settings.momentum": {"settings": (Setting(0.01), Setting(10.0),
+                                       Setting(0.01, 0.85))},
+    "settings.weight_decay": {"settings": (Setting(0.01), Setting(10.0),
+                                           Setting(0.01, 0.9, 0.01))},
+}
+
+
+def test_every_config_field_has_a_record_case():
+    fields = {f.name for f in dataclasses.fields(Config)}
+    assert {k.split(".")[0] for k in RECORD_CHANGES} == fields - {"loss"}
+    assert {k.split(".")[1] for k in RECORD_CHANGES if "." in k} == {
+        f.name for f in dataclasses.fields(Setting)}
+
+
+@pytest.mark.parametrize("field", RECORD_CHANGES)
+def test_a_record_of_another_config_is_a_miss(setup, field):
+    cfg, res, root = setup
+    change = dict(RECORD_CHANGES[field])
+    if field == "data_dir":
+        change["data_dir"] = str(root)
     rec.save_record(cfg, res)
-    assert rec.load_record(dataclasses.replace(cfg, **change)) is None
+    other = dataclasses.replace(cfg, **change)
+    assert rec.load_record(other) is None
+    rec.save_record(other, res)  # each config its own record, side by side
+    assert rec.load_record(cfg) is not None and rec.load_record(other) is not None
+
+
+KEY_SCRIPT = """
+import json, sys
+from mlp_lab import results
+from mlp_lab.config import Config
+print(json.dumps({"key": results.record_key(Config(**json.loads(sys.argv[1]))),
+                  "module": results.__file__}))
+"""
+
+
+@pytest.fixture
+def library_copy(tmp_path):
+    """A copy of the mlp_lab package and a function giving the record key of
+    a config as a new process importing that copy computes it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(rec.__file__).resolve().parent
+    top = tmp_path / "lib"
+    shutil.copytree(src, top / "mlp_lab",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+
+    def key(cfg: Config, extra_path: Path | None = None) -> str:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            str(p) for p in (extra_path, top) if p))
+        kw = json.dumps({"epochs": cfg.epochs, "limit_per_class": 4})
+        proc = subprocess.run([sys.executable, "-c", KEY_SCRIPT, kw], cwd=top,
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        out = json.loads(proc.stdout)
+        assert out["module"] == str(top / "mlp_lab" / "results.py")
+        return out["key"]
+
+    return top / "mlp_lab", key
+
+
+@pytest.mark.parametrize("module", ["trainers", "data", "images", "experiments"])
+def test_the_record_key_follows_the_computing_source(setup, library_copy, module):
+    cfg, _, _ = setup
+    package, key = library_copy
+    before = key(cfg)
+    assert key(cfg) == before
+    with open(package / f"{module}.py", "a") as f:
+        f.write("\n# changed\n")
+    assert key(cfg) != before
+
+
+def test_the_record_key_ignores_the_book_tooling(setup, library_copy):
+    cfg, _, _ = setup
+    package, key = library_copy
+    before = key(cfg)
+    with open(package / "book" / "plots.py", "a") as f:
+        f.write("\n# changed\n")
+    assert key(cfg) == before
+
+
+def test_the_record_key_follows_the_installed_torch_release(setup, library_copy,
+                                                           tmp_path):
+    """Another PyTorch release installed (a dist-info with another version
+    found first on the path): another key."""
+    from importlib import metadata
+
+    cfg, _, _ = setup
+    _, key = library_copy
+    site = tmp_path / "site"
+    info = site / "torch-0.0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: torch\n"
+                                   "Version: 0.0.1\n")
+    assert metadata.version("torch") != "0.0.1"
+    assert key(cfg, extra_path=site) != key(cfg)
 
 
 def test_changed_data_files_make_the_record_a_miss(setup):
