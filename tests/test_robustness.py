@@ -151,10 +151,11 @@ import sys, torch
 from pathlib import Path
 from mlp_lab.cache import save_tensors
 target = Path(sys.argv[1])
-print("ready", flush=True)
 i = 0
 while True:
     save_tensors(target, {"i": i, "x": torch.full((1_000_000,), float(i))})
+    if i == 0:
+        print("ready", flush=True)  # one complete entry written
     i += 1
 """
 
@@ -179,8 +180,10 @@ def test_sigkill_during_cache_writes_leaves_no_partial_entry(tmp_path):
     finally:
         proc.kill()
         proc.wait()
-    entry = cache.load_tensors(target)
-    assert entry is None or _complete(entry)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cache.CacheWarning)  # damaged: a failure
+        entry = cache.load_tensors(target)
+    assert entry is not None and _complete(entry)
     leftovers = sorted(folder.glob(".*.tmp"))
     assert set(folder.iterdir()) <= {target, *leftovers}
     with warnings.catch_warnings():
@@ -201,8 +204,7 @@ def test_sigkill_during_cache_writes_leaves_no_partial_entry(tmp_path):
         os.utime(path, (old, old))
     cache.save_tensors(folder / "next.pt", {"x": torch.zeros(1)})
     assert sorted(folder.glob(".*.tmp")) == sorted([young, foreign])
-    entry = cache.load_tensors(target)
-    assert entry is None or _complete(entry)
+    assert _complete(cache.load_tensors(target))
 
 
 # ------------------------------------------------------------ divergence
