@@ -19,7 +19,7 @@ CHAPTERS = {"index": PROSE, "book/design": PROSE, "book/sgd": CODE,
 
 def _fp(**changes) -> dict:
     fp = {"source": "aaaa", "config": {"epochs": 30}, "data": "k1",
-          "benchmarks": "b1"}
+          "benchmarks": "b1", "partials": "p1"}
     return {**fp, **changes}
 
 
@@ -70,7 +70,8 @@ def test_same_fingerprint_removes_nothing(project):
 
 
 @pytest.mark.parametrize("change", [{"config": {"epochs": 2}}, {"source": "bbbb"},
-                                    {"data": "k2"}, {"benchmarks": "b2"}])
+                                    {"data": "k2"}, {"benchmarks": "b2"},
+                                    {"partials": "p2"}])
 def test_changed_fingerprint_removes_code_chapters_only(project, change):
     freeze.refreeze(project, _fp())
     for name in ("book/sgd", "book/results"):
@@ -90,11 +91,10 @@ def test_orphaned_frozen_output_is_removed(project):
     assert "book/old" not in _frozen(project)
 
 
-def test_fingerprint_follows_config_and_source(tmp_path, monkeypatch):
+def test_fingerprint_follows_config(tmp_path, monkeypatch):
     monkeypatch.delenv("MLP_LAB_CONFIG", raising=False)
     monkeypatch.setenv("MLP_LAB_DATA", str(tmp_path / "no-such-data"))
     default = freeze.fingerprint()
-    assert default["data"] == "unavailable"
     assert default["config"] == load_config().to_dict()
     small = tmp_path / "small.toml"
     small.write_text("epochs = 2\n")
@@ -102,6 +102,25 @@ def test_fingerprint_follows_config_and_source(tmp_path, monkeypatch):
     changed = freeze.fingerprint()
     assert changed["config"]["epochs"] == 2 and changed != default
     assert changed["source"] == default["source"]
+
+
+def test_fingerprint_follows_the_data_files(image_tree, monkeypatch, tmp_path):
+    """A tree that is there is fingerprinted by its files, and an edited image
+    changes the fingerprint; only a missing tree is "unavailable"."""
+    monkeypatch.delenv("MLP_LAB_CONFIG", raising=False)
+    root = image_tree(classes=("automobile", "cat"), n_train=3, n_test=2)
+    monkeypatch.setenv("MLP_LAB_DATA", str(root))
+    first = freeze.fingerprint()["data"]
+    assert first != "unavailable" and freeze.fingerprint()["data"] == first
+    image = root / "test" / "cat" / "0000.png"
+    image.write_bytes((root / "test" / "cat" / "0001.png").read_bytes())
+    second = freeze.fingerprint()["data"]
+    assert second not in (first, "unavailable")
+    copy = shutil.copytree(root, tmp_path / "copy")
+    monkeypatch.setenv("MLP_LAB_DATA", str(copy))  # another location
+    assert freeze.fingerprint()["data"] not in (first, second, "unavailable")
+    monkeypatch.setenv("MLP_LAB_DATA", str(tmp_path / "no-such-data"))
+    assert freeze.fingerprint()["data"] == "unavailable"
 
 
 def test_real_fingerprint_is_stable_across_runs(project, monkeypatch):
@@ -112,19 +131,44 @@ def test_real_fingerprint_is_stable_across_runs(project, monkeypatch):
     assert not freeze.refreeze(project, freeze.fingerprint())["changed"]
 
 
-def test_prerender_script_runs_from_project_root(project):
-    """book/_prerender.py as Quarto runs it: cwd = project root, a plain python."""
+def test_prerender_script_runs_from_project_root(project, image_tree):
+    """book/_prerender.py as Quarto runs it: cwd = project root, a plain python,
+    the project's own copy of mlp_lab. Editing any module of it (the book
+    tooling included), recording a benchmark or providing the data each
+    unfreezes the code chapters, for that reason."""
     src = Path(freeze.__file__).resolve().parents[2]
     shutil.copytree(src / "mlp_lab", project / "mlp_lab",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(src / "book" / "_prerender.py", project / "book")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(project),
            "MLP_LAB_DATA": str(project / "no-such-data")}
-    runs = [subprocess.run([sys.executable, "book/_prerender.py"], cwd=project,
-                           env=env, capture_output=True, text=True, timeout=300)
-            for _ in range(2)]
-    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr + runs[1].stderr
-    assert runs[0].stdout.startswith("mlp_lab freeze: changed")
-    assert "unchanged" in runs[1].stdout
+
+    def prerender(**extra) -> str:
+        proc = subprocess.run([sys.executable, "book/_prerender.py"], cwd=project,
+                              env={**env, **extra}, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert prerender().startswith("mlp_lab freeze: changed")
+    assert "unchanged" in prerender()
     assert _frozen(project) == {"index", "book/design"}
     assert (project / "_freeze" / freeze.FINGERPRINT_FILE).is_file()
+
+    def edited(path: Path) -> str:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write("\n# edited\n")
+        _freeze_output(project, "book/sgd")
+        return prerender()
+
+    for module in ("book/narrative.py", "trainers.py", "speed/bench.py"):
+        out = edited(project / "mlp_lab" / module)
+        assert out.startswith("mlp_lab freeze: changed (source); removed 1"), module
+        assert "book/sgd" in out and "book/sgd" not in _frozen(project)
+    (project / "benchmarks").mkdir()
+    out = edited(project / "benchmarks" / "recorded.json")
+    assert out.startswith("mlp_lab freeze: changed (benchmarks)")
+    tree = image_tree(classes=("automobile", "cat"), n_train=3, n_test=2)
+    assert prerender(MLP_LAB_DATA=str(tree)).startswith(
+        "mlp_lab freeze: changed (data)")
+    assert "unchanged" in prerender(MLP_LAB_DATA=str(tree))
