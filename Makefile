@@ -1,11 +1,12 @@
-# Two commands for a new user: `make book` (set up, render the report) and
-# `make test` (set up, run the tests). Everything lives in .venv/.
+# Two commands for a new user: `make book` (set up, render the book) and
+# `make test` (set up, run the tests); `make report` renders the short report.
+# Everything lives in .venv/.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup book run test bench book-bench clean
+.PHONY: setup book report run test bench book-bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +19,9 @@ setup: $(STAMP)
 
 book: setup
 	@bash scripts/render_book.sh
+
+report: setup
+	@bash scripts/render_book.sh --profile report
 
 run: setup
 	$(PY) -m mlp_lab run
@@ -32,4 +36,4 @@ book-bench: setup
 	$(PY) -m mlp_lab book-bench --json benchmarks/book.json
 
 clean:
-	rm -rf _book _freeze .quarto data/cache
+	rm -rf _book _report _freeze .quarto data/cache

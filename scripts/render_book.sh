@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Render the book (HTML + PDF) with the project's .venv as Quarto's Python.
+# Render the book (HTML + PDF) with the project's .venv as Quarto's Python;
+# arguments go to `quarto render` (`--profile report`: the short report).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv_bin="$(pwd)/.venv/bin"
@@ -19,5 +20,9 @@ Meanwhile `make run` runs the experiments and prints the results table.
 MSG
     exit 1
 fi
-quarto render
-echo "Book written to _book/ (index.html and the PDF)."
+quarto render "$@"
+if [ "${1:-}" = "--profile" ] && [ "${2:-}" = "report" ]; then
+    echo "Report written to _report/ (report.pdf and report.html)."
+else
+    echo "Book written to _book/ (index.html and the PDF)."
+fi

@@ -24,6 +24,9 @@ from mlp_lab.book import bookcheck
 from mlp_lab.cache import PROJECT_ROOT
 
 CHAPTERS = bookcheck.book_chapters(PROJECT_ROOT)
+REPORT_YML = yaml.safe_load((PROJECT_ROOT / "_quarto-report.yml").read_text())
+REPORT = REPORT_YML["project"]["render"][0]  # the short report (make report)
+DOCUMENTS = [*CHAPTERS, REPORT]
 SMALL_CONFIG = PROJECT_ROOT / "tests" / "book_small.toml"
 VARIANT_CONFIG = PROJECT_ROOT / "tests" / "book_variant_small.toml"
 
@@ -47,7 +50,14 @@ def book_env(tmp_path_factory) -> dict:
             "MLP_LAB_CACHE": str(cache)}
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS)
+def _source(doc: str) -> str:
+    """A document's text with its includes pasted in, as Quarto executes it."""
+    path = PROJECT_ROOT / doc
+    return bookcheck.expand_includes(path.read_text(encoding="utf-8"), path,
+                                     PROJECT_ROOT)
+
+
+@pytest.mark.parametrize("chapter", DOCUMENTS)
 def test_chapter_executes(chapter, book_env):
     nb = bookcheck.read_chapter(PROJECT_ROOT / chapter)
     bookcheck.execute(nb, PROJECT_ROOT, book_env, name=chapter)
@@ -71,7 +81,7 @@ def _inline_text(run: nbformat.NotebookNode) -> str:
                     for _, plain in bookcheck.inline_values(run))
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS)
+@pytest.mark.parametrize("chapter", DOCUMENTS)
 def test_chapter_executes_with_the_variant_config(chapter, variant_env):
     """Airplane vs bird, 32x32, 3072-512-128-32-2, setting 3 diverges: every
     chapter runs, no sentence keeps a default of car vs cat at 16x16, and the
@@ -83,7 +93,11 @@ def test_chapter_executes_with_the_variant_config(chapter, variant_env):
                    _inline_text(run))
     for default in ("car", "cat", "16x16", "768"):
         assert not re.search(rf"\b{default}\b", prose), (chapter, default, prose)
-    if chapter == "book/results.qmd":
+    if chapter == REPORT:  # the hand-in: its written prose names no default either
+        written = bookcheck._prose(_source(REPORT))
+        for default in ("car", "cat", "16x16", "768"):
+            assert not re.search(rf"\b{default}\b", written), default
+    if chapter in ("book/results.qmd", REPORT):
         assert ("Model 3 (lr=10, momentum=0, weight_decay=0) diverged (its training "
                 "loss became NaN in epoch 1 of 1") in prose
         assert "validation accuracy was Model 3" not in prose
@@ -101,10 +115,101 @@ def test_references_resolve():
     assert not problems, "\n".join(problems)
 
 
+# ------------------------------------------------------------ the report edition
+
+def test_report_is_a_profile_of_its_own_with_its_own_output():
+    """make report renders the article into _report/, leaving _book/ alone."""
+    project = REPORT_YML["project"]
+    assert project == {"type": "default", "output-dir": "_report",
+                       "render": [REPORT]}
+    assert (PROJECT_ROOT / REPORT).is_file()
+    assert "quarto render --profile report" in (PROJECT_ROOT / "README.md").read_text()
+    assert "report:" in (PROJECT_ROOT / "Makefile").read_text()
+
+
+def test_report_references_resolve_and_cite_every_figure_and_table():
+    nb = bookcheck.read_chapter(PROJECT_ROOT / REPORT)
+    problems = bookcheck.check_references({REPORT: nb})
+    assert not problems, "\n".join(problems)
+    labels = [bookcheck.cell_options(c.source).get("label") or "" for c in nb.cells
+              if c.cell_type == "code"]
+    six = {"fig-accuracy", "fig-final-loss", "fig-loss-grid", "fig-all-losses",
+           "fig-best", "fig-confusion"}  # the original report's six figures
+    assert six <= set(labels) and "tbl-results" in labels
+
+
+def _front_matter(doc: str) -> dict:
+    text = (PROJECT_ROOT / doc).read_text(encoding="utf-8")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def test_report_shows_no_code():
+    """Not a cell's code, not a library listing, not a code block."""
+    assert _front_matter(REPORT)["execute"]["echo"] is False
+    nb = bookcheck.read_chapter(PROJECT_ROOT / REPORT)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            options = bookcheck.cell_options(cell.source)
+            assert options.get("echo", False) is False, cell.source
+            assert "report.listing(" not in cell.source, cell.source
+            assert "config_toml(" not in cell.source, cell.source
+        else:
+            assert not bookcheck.FENCED.search(cell.source), cell.source
+
+
+def _sentences(text: str) -> set[str]:
+    """The written sentences of a source (prose only, 6 words or more),
+    normalized: the unit that must be written once."""
+    prose = bookcheck._prose(bookcheck.INCLUDE.sub("", text))
+    prose = re.sub(r"^---\n.*?\n---\n", "", prose, flags=re.DOTALL)
+    words = [" ".join(re.sub(r"[^\w@-]+", " ", s).lower().split())
+             for s in re.split(r"(?<=[.:;?!])\s+|\n\s*\n", prose)]
+    return {w for w in words if len(w.split()) >= 6}
+
+
+def test_every_sentence_is_written_once():
+    """A sentence in both editions lives in a partial both include; no text is
+    copied between chapters, partials and the report."""
+    sources = sorted({*DOCUMENTS, *(str(p.relative_to(PROJECT_ROOT)) for p in
+                                    (PROJECT_ROOT / "book" / "parts").glob("_*.qmd"))})
+    seen: dict[str, str] = {}
+    copies = []
+    for doc in sources:
+        for sentence in _sentences((PROJECT_ROOT / doc).read_text(encoding="utf-8")):
+            if sentence in seen and seen[sentence] != doc:
+                copies.append((seen[sentence], doc, sentence))
+            seen.setdefault(sentence, doc)
+    assert not copies, copies
+
+
+def test_report_takes_its_sentences_from_the_books_partials():
+    """Every partial the report includes is one a book chapter includes too,
+    and most of the report's text comes from them."""
+    def includes(doc: str) -> set[Path]:
+        text = (PROJECT_ROOT / doc).read_text(encoding="utf-8")
+        return {p.resolve() for p in bookcheck.included_files(
+            text, PROJECT_ROOT / doc, PROJECT_ROOT)}
+    report = includes(REPORT)
+    book = set().union(*(includes(c) for c in CHAPTERS))
+    assert report and report <= book, report - book
+    own = _sentences((PROJECT_ROOT / REPORT).read_text(encoding="utf-8"))
+    shared = _sentences(_source(REPORT)) - own
+    assert len(own) < len(shared) / 10, (len(own), len(shared))
+
+
+def test_report_cells_are_its_setup_only():
+    """The report's own code is its setup cell; every other cell is a partial's,
+    written once for both editions."""
+    text = (PROJECT_ROOT / REPORT).read_text(encoding="utf-8")
+    nb = jupytext.reads(text, fmt="Rmd")
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert len(code) == 1 and SETUP_LINE in code[0]
+
+
 SETUP_LINE = "C, R, F = report.setup()"
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS)
+@pytest.mark.parametrize("chapter", DOCUMENTS)
 def test_chapters_open_with_the_shared_setup_and_use_what_it_imports(chapter):
     """One setup line for every chapter; every other name its setup cell
     defines is used later (no leftovers such as ``best = R.best``)."""
@@ -132,18 +237,35 @@ def test_chapters_open_with_the_shared_setup_and_use_what_it_imports(chapter):
 def test_no_inline_expression_decides_with_if_else():
     """Decisions are named, tested narrative functions, not conditional
     expressions in the prose."""
-    conditional = {c: [e for e in bookcheck.inline_expressions(
-        (PROJECT_ROOT / c).read_text(encoding="utf-8")) if re.search(r"\bif\b", e)]
-        for c in CHAPTERS}
+    conditional = {c: [e for e in bookcheck.inline_expressions(_source(c))
+                       if re.search(r"\bif\b", e)] for c in DOCUMENTS}
     assert not any(conditional.values()), conditional
 
 
 def test_no_math_uses_a_symbol_typst_015_removed():
     """pandoc writes \\odot as Typst's dot.circle, which Typst 0.15 removed: the
     first real render's PDF failed on it."""
-    found = {c: bookcheck.removed_typst_symbols(
-        (PROJECT_ROOT / c).read_text(encoding="utf-8")) for c in CHAPTERS}
+    found = {c: bookcheck.removed_typst_symbols(_source(c)) for c in DOCUMENTS}
     assert not any(found.values()), found
+
+
+def test_every_equation_compiles_with_pandoc_39_and_typst_015(tmp_path):
+    """All the math of both editions, converted by pandoc 3.9 (the real
+    render's) to Typst and compiled by Typst 0.15, as the PDF's will be."""
+    pypandoc = pytest.importorskip("pypandoc")
+    typst = pytest.importorskip("typst")
+    assert pypandoc.get_pandoc_version().startswith("3.9")
+    spans = sorted({m for doc in DOCUMENTS for m in bookcheck.math_spans(_source(doc))})
+    assert len(spans) > 20
+    markdown = "\n\n".join(f"$${m}$$" for m in spans)
+    (tmp_path / "math.typ").write_text(
+        pypandoc.convert_text(markdown, "typst", format="markdown"))
+    typst.compile(str(tmp_path / "math.typ"), output=str(tmp_path / "math.pdf"))
+    broken = tmp_path / "broken.typ"
+    broken.write_text(pypandoc.convert_text("$a \\odot b$", "typst",
+                                            format="markdown"))
+    with pytest.raises(Exception, match="unknown symbol modifier"):
+        typst.compile(str(broken))  # the first real render's error
 
 
 QUARTO_YML = yaml.safe_load((PROJECT_ROOT / "_quarto.yml").read_text())
@@ -153,12 +275,14 @@ FORMATS = QUARTO_YML["format"]
 def test_pdf_title_page_has_a_plain_author_and_the_render_date():
     """orange-book stops with "expected content, found array" without an
     author, and prints Typst's escapes (mlp\\_lab) of one with markup in it."""
-    author = QUARTO_YML["book"]["author"]
+    author = QUARTO_YML["author"]  # one place, for the book and the report
     assert isinstance(author, str) and author.strip()
     assert not set(author) & set("_*#@$\\<>[]`~"), author
+    assert QUARTO_YML["book"]["author"] == author
     assert QUARTO_YML["book"]["date"] == "today"  # the HTML home page
-    assert "#datetime.today()" in FORMATS["typst"]["subtitle"]  # the PDF's
-    assert "{=typst}" in FORMATS["typst"]["subtitle"]
+    subtitle = QUARTO_YML["book"]["subtitle"]  # the PDF's: orange-book omits date
+    assert re.search(r"`[^`]*#datetime\.today\(\)[^`]*`\{=typst\}", subtitle)
+    assert _front_matter(REPORT)["date"] == "today"  # the article prints its date
 
 
 def test_html_reads_offline_and_fits_figures_to_the_column():
@@ -279,6 +403,32 @@ def test_failing_inline_expression_names_chapter_and_expression(tmp_path):
     assert "NameError" in message
 
 
+def test_includes_are_pasted_as_quarto_does(tmp_path):
+    (tmp_path / "_quarto.yml").write_text("project:\n  type: book\n")
+    (tmp_path / "parts").mkdir()
+    (tmp_path / "parts" / "_a.qmd").write_text(
+        "A says `{python} x`.\n\n{{< include /parts/_b.qmd >}}\n")
+    (tmp_path / "parts" / "_b.qmd").write_text("B.\n")
+    (tmp_path / "ch").mkdir()
+    main = tmp_path / "ch" / "main.qmd"
+    main.write_text("# M\n\n```{python}\nx = 1\n```\n\n"
+                    "{{< include /parts/_a.qmd >}}\n\nEnd.\n")
+    nb = bookcheck.read_chapter(main)
+    text = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "A says `{python} x`." in text and "B." in text and "End." in text
+    assert bookcheck.included_files(main.read_text(), main, tmp_path) == [
+        tmp_path / "parts" / "_a.qmd"]
+    run = bookcheck.execute(nb, tmp_path, name="ch/main.qmd", timeout=120)
+    assert [v for _, v in bookcheck.inline_values(run)] == ["1"]
+    main.write_text("{{< include /parts/_missing.qmd >}}\n")
+    with pytest.raises(bookcheck.ChapterError, match="missing file"):
+        bookcheck.read_chapter(main)
+    (tmp_path / "parts" / "_b.qmd").write_text("{{< include /parts/_b.qmd >}}\n")
+    main.write_text("{{< include /parts/_b.qmd >}}\n")
+    with pytest.raises(bookcheck.ChapterError, match="includes itself"):
+        bookcheck.read_chapter(main)
+
+
 def test_removed_typst_symbols_are_found_in_math_only():
     text = ("$a \\odot b$ and\n$$\n\\delta = x \\otimes y \\cap z\n$$\n"
             "`$\\oplus$` is code, and \\odot outside math is text.")
@@ -353,6 +503,40 @@ def test_quarto_renders_the_book(tmp_path, request):
                               text=True, check=True).stdout
         chapters = {c: bookcheck.read_chapter(PROJECT_ROOT / c) for c in CHAPTERS}
         missing = {label: cap for label, cap in bookcheck.captions(chapters).items()
+                   if not bookcheck.caption_in_text(cap, text)}
+        assert not missing, missing
+
+
+def test_quarto_renders_the_report(tmp_path, request):
+    """make report, for real where Quarto is installed: the PDF exists, has at
+    most 12 pages, holds every caption, and the book's output is untouched."""
+    quarto = shutil.which("quarto")
+    if quarto is None:
+        pytest.skip("quarto not on PATH: the report's execution is covered by "
+                    "test_chapter_executes[report.qmd]")
+    book_env = request.getfixturevalue("book_env")
+    copy = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT, copy, ignore=_ignore)
+    (copy / "_book").mkdir()
+    (copy / "_book" / "keep.txt").write_text("book output")
+    env = {**book_env, "QUARTO_PYTHON": sys.executable}
+    out = subprocess.run([quarto, "render", "--profile", "report"], cwd=copy,
+                         env=env, text=True, capture_output=True, timeout=3600)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
+    pdf = copy / "_report" / "report.pdf"
+    assert pdf.is_file()
+    assert (copy / "_book" / "keep.txt").read_text() == "book output"
+    if shutil.which("pdfinfo"):
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True,
+                              text=True, check=True).stdout
+        pages = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))
+        assert pages <= 12, pages
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                              text=True, check=True).stdout
+        nb = bookcheck.read_chapter(PROJECT_ROOT / REPORT)
+        missing = {label: cap for label, cap in
+                   bookcheck.captions({REPORT: nb}).items()
                    if not bookcheck.caption_in_text(cap, text)}
         assert not missing, missing
 

@@ -212,3 +212,12 @@ def test_another_task_has_no_counterpart_in_the_original():
     assert original.reference_table(res)["val_acc (original)"].tolist() == [None]
     assert "nothing to compare" in original.reference_sentence(res)
     assert not math.isnan(res.settings[0].val_acc)
+
+
+def test_reproducibility_sentence_names_data_config_seeds_and_versions(five):
+    text = N.reproducibility_sentence(five, "configs/x.toml")
+    for part in ("imagefolder images at /data/cifar10-jpg (1200 files, content "
+                 "fingerprint abcd)", '"car vs cat, 16x16" (configs/x.toml)',
+                 "split seed 42 and model seed 265", "in float64 on cpu",
+                 "Python 3.11.7, PyTorch 2.14.1 and torchvision 0.29.1"):
+        assert part in text, part

@@ -67,13 +67,51 @@ def _flatten(items: list) -> list[str]:
     return out
 
 
+# Quarto's include shortcode: alone on its line, surrounded by empty lines.
+INCLUDE = re.compile(r"^\{\{<\s*include\s+(\S+?)\s*>\}\}[ \t]*$", re.MULTILINE)
+
+
+def project_root(path: Path) -> Path:
+    """The folder of the ``_quarto.yml`` above ``path`` (or its own folder)."""
+    path = Path(path).resolve()
+    return next((d for d in path.parents if (d / "_quarto.yml").is_file()),
+                path.parent)
+
+
+def included_files(text: str, main: Path, root: Path) -> list[Path]:
+    """The files the include shortcodes of ``text`` name, as Quarto resolves
+    them: ``/x`` from the project root, anything else from the main file's
+    folder (also inside an included file: includes are pasted text)."""
+    return [root / target.lstrip("/") if target.startswith("/")
+            else Path(main).parent / target
+            for target in (m.strip("\"'") for m in INCLUDE.findall(text))]
+
+
+def expand_includes(text: str, main: Path, root: Path,
+                    _open: tuple[Path, ...] = ()) -> str:
+    """``text`` with every include replaced by the included file's expanded text."""
+    def paste(match: re.Match) -> str:
+        (path,) = included_files(match.group(0), main, root)
+        if not path.is_file():
+            raise ChapterError(f"{main}: include of a missing file {path}")
+        if path.resolve() in _open:
+            raise ChapterError(f"{main}: {path} includes itself")
+        return expand_includes(path.read_text(encoding="utf-8"), main, root,
+                               (*_open, path.resolve())).rstrip("\n")
+    return INCLUDE.sub(paste, text)
+
+
 def read_chapter(path: Path) -> nbformat.NotebookNode:
-    """A ``.qmd`` as a notebook, read as R Markdown (```` ```{python} ```` cells).
+    """A ``.qmd`` as a notebook, read as R Markdown (```` ```{python} ```` cells),
+    with its includes pasted in first, as Quarto does before executing.
 
     jupytext's own ``qmd`` format shells out to Quarto; the Rmd reader needs
     nothing and keeps ``#|`` option lines as the first lines of each cell.
     """
-    return jupytext.reads(Path(path).read_text(encoding="utf-8"), fmt="Rmd")
+    path = Path(path)
+    text = expand_includes(path.read_text(encoding="utf-8"), path,
+                           project_root(path))
+    return jupytext.reads(text, fmt="Rmd")
 
 
 def cell_options(source: str) -> dict:
@@ -250,18 +288,17 @@ def _code_cell_labels(source: str, name: str, define) -> list[str]:
 
 # ------------------------------------------------------------ what Quarto shows
 
-# TeX commands that pandoc (3.9) writes as Typst symbols that Typst 0.14
-# deprecated and 0.15 removed (the circled operators became ``*.o``, ``sect``
-# became ``inter``, ``angle.l/r`` became ``chevron.l/r``): with any of them in
-# the book's math, the PDF does not compile ("unknown symbol modifier").
+# TeX commands that pandoc writes as Typst symbols that Typst 0.14 deprecated
+# and 0.15 removed (the circled operators became ``*.o``, ``sect`` became
+# ``inter``): with any of them in the book's math, the PDF does not compile
+# ("unknown symbol modifier"). Measured with pandoc 3.9 and Typst 0.15, plus
+# the circled plus, which other pandoc releases write as ``plus.circle``.
 REMOVED_IN_TYPST_015 = {
     "odot": "dot.circle", "bigodot": "dot.circle.big", "oplus": "plus.circle",
     "bigoplus": "plus.circle.big", "ominus": "minus.circle",
     "otimes": "times.circle", "bigotimes": "times.circle.big",
-    "circledast": "ast.circle", "circledcirc": "circle.nested",
-    "circleddash": "dash.circle", "cap": "sect", "bigcap": "sect.big",
-    "sqcap": "sect.sq", "langle": "angle.l", "rangle": "angle.r",
-    "hbar": "planck.reduce"}
+    "circleddash": "dash.circle", "odiv": "div.circle", "cap": "sect",
+    "bigcap": "sect.big", "sqcap": "sect.sq"}
 MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)([^$\n]+?)(?<!\s)\$(?!\d)",
                   re.DOTALL)
 TEX_COMMAND = re.compile(r"\\([A-Za-z]+)")

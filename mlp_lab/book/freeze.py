@@ -5,7 +5,8 @@ changes; it never notices a change in the library, the experiment config or
 the data. Before each render (Quarto's ``pre-render`` step) we therefore take
 a fingerprint
 
-    fp = (source hash of mlp_lab, config as loaded, data source key)
+    fp = (source hash of mlp_lab, config as loaded, data source key,
+          recorded benchmarks, shared partials the chapters include)
 
 compare it with the one recorded at the previous render, and when it differs
 delete the frozen outputs ``_freeze/<dir>/<chapter>/`` of every chapter that
@@ -24,6 +25,9 @@ from pathlib import Path
 from .. import cache
 
 FREEZE_DIR = "_freeze"
+# The shared prose that chapters (and the report) include: Quarto's freeze
+# looks at a chapter's own file, so an edited partial must unfreeze them too.
+PARTIALS = "book/parts"
 FINGERPRINT_FILE = "mlp_lab-fingerprint.json"
 _CODE_CELL = re.compile(r"^\s*`{3,}\s*\{python[\s},]", re.MULTILINE)
 
@@ -44,10 +48,16 @@ def fingerprint(cfg=None) -> dict:
         data = source_key(cfg)
     except DataError:
         data = "unavailable"
-    bench = sorted(cache.PROJECT_ROOT.glob("benchmarks/*.json"))
-    recorded = cache.stable_hash([(p.name, p.read_text()) for p in bench])
     return {"source": cache.source_hash(), "config": cfg.to_dict(), "data": data,
-            "benchmarks": recorded}
+            "benchmarks": _files_hash("benchmarks/*.json"),
+            "partials": _files_hash(f"{PARTIALS}/_*.qmd")}
+
+
+def _files_hash(pattern: str) -> str:
+    """Hash of the names and contents of the project files ``pattern`` matches."""
+    files = sorted(cache.PROJECT_ROOT.glob(pattern))
+    return cache.stable_hash([(p.name, p.read_text(encoding="utf-8"))
+                              for p in files])
 
 
 def has_code(qmd: Path) -> bool:

@@ -13,6 +13,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from .. import cache
 from ..config import model_name, setting_label
 from ..results import Results
 from .fmt import num, pct, points, sci
@@ -143,6 +144,19 @@ def normalization_sentence(means: list[float], stds: list[float]) -> str:
     return (f"the training images have per-channel means between "
             f"{min(means):+.1e} and {max(means):+.1e} and standard deviations "
             f"between {min(stds):.4f} and {max(stds):.4f}.")
+
+
+def reproducibility_sentence(res: Results, config_file: str) -> str:
+    """Everything a render's numbers depend on, in one paragraph: data source
+    and fingerprint, config, seeds, device, versions, the library's code hash."""
+    d, e, c = res.data, res.env, res.config
+    return (f"Every number here was computed from the {d.source} images at "
+            f"{d.location} ({d.n_files} files, content fingerprint "
+            f"{d.fingerprint}) with the configuration \"{c.name}\" ({config_file}), "
+            f"split seed {c.split_seed} and model seed {e.seed}, in {e.dtype} on "
+            f"{e.device} ({e.device_name}), with Python {e.python}, PyTorch "
+            f"{e.torch} and torchvision {e.torchvision}; the computing code of "
+            f"mlp_lab has the hash {cache.source_hash(cache.COMPUTE_MODULES)}.")
 
 
 def provenance_note(res: Results) -> str:
