@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
+import os
 import shutil
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -117,11 +123,6 @@ print(json.dumps({"key": results.record_key(Config(**json.loads(sys.argv[1]))),
 def library_copy(tmp_path):
     """A copy of the mlp_lab package and a function giving the record key of
     a config as a new process importing that copy computes it."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     src = Path(rec.__file__).resolve().parent
     top = tmp_path / "lib"
     shutil.copytree(src, top / "mlp_lab",
@@ -165,8 +166,6 @@ def test_the_record_key_follows_the_installed_torch_release(setup, library_copy,
                                                            tmp_path):
     """Another PyTorch release installed (a dist-info with another version
     found first on the path): another key."""
-    from importlib import metadata
-
     cfg, _, _ = setup
     _, key = library_copy
     site = tmp_path / "site"
@@ -204,7 +203,6 @@ def test_a_damaged_or_foreign_record_is_a_miss(setup, damage):
 
 def _maybe_warns(damage):
     from mlp_lab.cache import CacheWarning
-    import contextlib
     return pytest.warns(CacheWarning) if damage == "truncate" else \
         contextlib.nullcontext()
 
