@@ -20,8 +20,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from mlp_lab import trainers
 from mlp_lab.models import make_model
-from mlp_lab.trainers import (accuracy, confusion_matrix, default_device,
-                              sgd_optimizer, train, train_manual_update)
+from mlp_lab.trainers import (accuracy, confusion_matrix, sgd_optimizer, train,
+                              train_manual_update)
 
 SIZES = (48, 16, 8, 2)
 SEED = 265
@@ -59,14 +59,33 @@ def run_manual(dtype, lr, momentum, weight_decay, epochs=EPOCHS, loader=None):
     return losses, model
 
 
-def test_sgd_optimizer_pins_the_single_tensor_path_and_equals_the_default():
+def test_sgd_optimizer_takes_the_single_tensor_path_and_equals_the_manual_update(
+        monkeypatch):
+    """The optimizer experiments train with: its steps run PyTorch's
+    single-tensor SGD, never the multi-tensor or fused one, and its training
+    is bit-identical to the hand-written update."""
+    sgd_module = importlib.import_module("torch.optim.sgd")
+    calls = []
+
+    def record(name):
+        real = getattr(sgd_module, name)
+
+        def wrapper(*args, **kwargs):
+            calls.append(name)
+            return real(*args, **kwargs)
+        monkeypatch.setattr(sgd_module, name, wrapper)
+
+    for name in ("_single_tensor_sgd", "_multi_tensor_sgd", "_fused_sgd"):
+        record(name)
     model = make_model(SIZES, SEED, torch.float64)
     opt = sgd_optimizer(model.parameters(), 0.05, 0.9, 0.01)
-    assert opt.defaults["foreach"] is False and opt.defaults["fused"] is None
-    assert (opt.defaults["lr"], opt.defaults["momentum"],
-            opt.defaults["weight_decay"]) == (0.05, 0.9, 0.01)
+    assert opt.defaults["foreach"] is False  # pinned, also where CUDA would differ
     pinned = train(2, opt, model, nn.CrossEntropyLoss(), synthetic(torch.float64))
-    assert pinned == run_sgd(torch.float64, 0.05, 0.9, 0.01, epochs=2)[0]  # CPU
+    assert calls and set(calls) == {"_single_tensor_sgd"}
+    manual, manual_model = run_manual(torch.float64, 0.05, 0.9, 0.01, epochs=2)
+    assert pinned == manual
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(),
+                                                 manual_model.parameters()))
 
 
 # ---------------------------------------------------------------- equality
@@ -262,14 +281,10 @@ def test_confusion_matrix_with_more_classes():
     with torch.no_grad():
         model.weight.copy_(torch.eye(3))
         model.bias.zero_()
-    x = torch.eye(3, dtype=torch.float64)[[0, 1, 2, 2]]
-    y = torch.tensor([0, 2, 2, 1])
-    cm = confusion_matrix(model, [(x, y)], n_classes=3)
-    assert cm.tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 1]]
-
-
-def test_default_device():
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert default_device() == torch.device(expected)
-    if not torch.cuda.is_available():
-        assert default_device().type == "cpu"
+    x = torch.eye(3, dtype=torch.float64)[[0, 2, 2, 2, 2, 1]]
+    y = torch.tensor([0, 0, 0, 1, 2, 2])
+    # true 0 -> predicted 0, 2, 2; true 1 -> 2; true 2 -> 2, 1
+    cm = confusion_matrix(model, [(x[:4], y[:4]), (x[4:], y[4:])], n_classes=3)
+    assert cm.tolist() == [[1, 0, 2], [0, 0, 1], [0, 1, 1]]
+    assert cm.tolist() != cm.T.tolist()  # a transposed count would differ
+    assert cm.sum(dim=1).tolist() == torch.bincount(y, minlength=3).tolist()
