@@ -5,8 +5,8 @@ import dataclasses
 
 import pytest
 
-from mlp_lab.config import (Config, ConfigError, Setting, config_from_dict,
-                            load_config)
+from mlp_lab.config import (LOSSES, Config, ConfigError, Setting,
+                            config_from_dict, load_config)
 
 
 def write(tmp_path, text, name="c.toml"):
@@ -44,6 +44,7 @@ def test_to_dict_and_data_dict_are_plain():
 # ---------------------------------------------------------------- overrides
 
 # One valid, non-default TOML line per field (image_size and sizes go together).
+# "loss" has one valid value, the default: it has its own test below.
 OVERRIDES = {
     "name": ('name = "tiny"', "tiny"),
     "classes": ('classes = ["bird", "airplane"]', ("bird", "airplane")),
@@ -57,19 +58,19 @@ OVERRIDES = {
     "batch_size": ("batch_size = 17", 17),
     "seed": ("seed = 1", 1),
     "dtype": ('dtype = "float32"', "float32"),
-    "loss": ('loss = "cross_entropy"', "cross_entropy"),
     "data_dir": ('data_dir = "/somewhere"', "/somewhere"),
     "settings": ("[[settings]]\nlr = 0.2", (Setting(0.2, 0.0, 0.0),)),
 }
 
 
 def test_every_field_has_an_override_case():
-    assert set(OVERRIDES) == {f.name for f in dataclasses.fields(Config)}
+    assert set(OVERRIDES) | {"loss"} == {f.name for f in dataclasses.fields(Config)}
 
 
 @pytest.mark.parametrize("field", sorted(OVERRIDES))
 def test_toml_overrides_one_field(tmp_path, field):
     line, expected = OVERRIDES[field]
+    assert expected != getattr(Config(), field)  # an override, not the default
     cfg = load_config(write(tmp_path, line))
     assert getattr(cfg, field) == expected
     # Every other field keeps its default (image_size brings its sizes along).
@@ -77,6 +78,15 @@ def test_toml_overrides_one_field(tmp_path, field):
     for f in dataclasses.fields(Config):
         if f.name != field and f.name not in together:
             assert getattr(cfg, f.name) == getattr(Config(), f.name), f.name
+
+
+def test_loss_has_one_valid_value_which_is_read_and_checked(tmp_path):
+    assert LOSSES == ("cross_entropy",) == (Config().loss,)
+    assert load_config(write(tmp_path, 'loss = "cross_entropy"')).loss == \
+        "cross_entropy"
+    for other in ("mse", "CrossEntropy", ""):
+        with pytest.raises(ConfigError, match="'loss'"):
+            load_config(write(tmp_path, f'loss = "{other}"'))
 
 
 def test_classes_override_derives_display_names(tmp_path):
