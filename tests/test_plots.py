@@ -187,6 +187,22 @@ def test_confusion_matrix_plot(results):
     assert ax.get_xlabel() == "predicted class" and ax.get_ylabel() == "true class"
 
 
+def test_confusion_matrix_plot_puts_true_classes_on_rows():
+    """Row 0 (top, labelled car) holds the true cars: 190 right and 10 taken
+    for cat, 5 % of that row; the cats' row 30 of 100 taken for car."""
+    res = records.results(confusion=((190, 10), (30, 70)))
+    ax = plots.confusion_matrix_plot(res).axes[0]
+    cells = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text()
+             for t in ax.texts}  # (row y, column x) -> text
+    assert cells == {(0, 0): "190\n(95.0%)", (0, 1): "10\n(5.0%)",
+                     (1, 0): "30\n(30.0%)", (1, 1): "70\n(70.0%)"}
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["car", "cat"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["car", "cat"]
+    (image,) = ax.images
+    np.testing.assert_allclose(image.get_array(), [[95, 5], [30, 70]])
+    assert ax.get_ylim()[0] > ax.get_ylim()[1]  # row 0 drawn at the top
+
+
 @pytest.mark.parametrize("fn", [plots.best_model_accuracies,
                                 plots.confusion_matrix_plot])
 def test_no_converged_model(fn):
