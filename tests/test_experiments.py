@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from mlp_lab.book import narrative
 from mlp_lab.config import Config, Setting
 from mlp_lab.data import load_data
 from mlp_lab.experiments import run, select_best
@@ -197,8 +198,15 @@ def test_best_model_is_tested_on_the_test_split_rows_true(hard, cache_dir):
     assert b.test_acc == (expected[0][0] + expected[1][1]) / len(y)
     assert b.test_acc == accuracy_of(state, data, "test") != b.val_acc
     assert 0 < b.test_acc < 1
-    # the book reads the same numbers back from the record
+    # the book reads the same numbers back from the record, and its prose
+    # names the errors of each true class
     assert load_record(hard).to_dict() == res.to_dict()
+    car, cat = hard.class_names
+    assert narrative.confusion_sentence(res).startswith(
+        f"{expected[0][1]} test images of class {car} were taken for {cat} "
+        f"({expected[0][1] / sum(expected[0]):.1%} of that class) and "
+        f"{expected[1][0]} of class {cat} for {car} "
+        f"({expected[1][0] / sum(expected[1]):.1%})")
 
 
 def reference_training(cfg: Config, setting: Setting, data) -> tuple:
