@@ -475,22 +475,44 @@ def _ignore(folder: str, names: list[str]) -> list[str]:
     return [n for n in names if n in skip]
 
 
+def _quarto_render(tmp_path, request, *args: str, before=None) -> Path:
+    """``quarto render *args`` in a copy of the project, with the small config
+    and the book test's results cache, where Quarto is installed (else skip).
+    ``before(copy)`` runs first. Returns the copy."""
+    quarto = shutil.which("quarto")
+    if quarto is None:
+        pytest.skip("quarto not on PATH: the execution of every chapter and of "
+                    "the report is covered by test_chapter_executes; install "
+                    "Quarto >= 1.10.17 to render them")
+    book_env = request.getfixturevalue("book_env")
+    copy = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT, copy, ignore=_ignore)
+    if before:
+        before(copy)
+    env = {**book_env, "QUARTO_PYTHON": sys.executable}
+    out = subprocess.run([quarto, "render", *args], cwd=copy, env=env, text=True,
+                         capture_output=True, timeout=3600)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
+    return copy
+
+
+def _missing_captions(pdf: Path, docs: list[str]) -> dict[str, str]:
+    """The captions of ``docs`` that the PDF's text lacks (none when
+    pdftotext, from poppler-utils, is not installed)."""
+    if not shutil.which("pdftotext"):
+        return {}
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    notebooks = {d: bookcheck.read_chapter(PROJECT_ROOT / d) for d in docs}
+    return {label: cap for label, cap in bookcheck.captions(notebooks).items()
+            if not bookcheck.caption_in_text(cap, text)}
+
+
 def test_quarto_renders_the_book(tmp_path, request):
     """The real render, where Quarto is installed: both formats are produced,
     the PDF holds every caption, and the HTML reads offline (MathML, no
     script or stylesheet from another host)."""
-    quarto = shutil.which("quarto")
-    if quarto is None:
-        pytest.skip("quarto not on PATH: the book's execution is covered by "
-                    "test_chapter_executes; install Quarto >= 1.10.17 to render it")
-    book_env = request.getfixturevalue("book_env")
-    copy = tmp_path / "project"
-    shutil.copytree(PROJECT_ROOT, copy, ignore=_ignore)
-    env = {**book_env, "QUARTO_PYTHON": sys.executable}
-    out = subprocess.run([quarto, "render"], cwd=copy, env=env, text=True,
-                         capture_output=True, timeout=3600)
-    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
-    book = copy / "_book"
+    book = _quarto_render(tmp_path, request) / "_book"
     assert (book / "index.html").is_file()
     pdfs = list(book.glob("*.pdf"))
     assert pdfs, "no PDF from the typst format"
@@ -498,31 +520,17 @@ def test_quarto_renders_the_book(tmp_path, request):
     assert not [p for p in pages if bookcheck.raw_tex_math(p.read_text())]
     remote = {str(p): bookcheck.remote_resources(p.read_text()) for p in pages}
     assert not any(remote.values()), remote
-    if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", str(pdfs[0]), "-"], capture_output=True,
-                              text=True, check=True).stdout
-        chapters = {c: bookcheck.read_chapter(PROJECT_ROOT / c) for c in CHAPTERS}
-        missing = {label: cap for label, cap in bookcheck.captions(chapters).items()
-                   if not bookcheck.caption_in_text(cap, text)}
-        assert not missing, missing
+    assert not _missing_captions(pdfs[0], CHAPTERS)
 
 
 def test_quarto_renders_the_report(tmp_path, request):
     """make report, for real where Quarto is installed: the PDF exists, has at
     most 12 pages, holds every caption, and the book's output is untouched."""
-    quarto = shutil.which("quarto")
-    if quarto is None:
-        pytest.skip("quarto not on PATH: the report's execution is covered by "
-                    "test_chapter_executes[report.qmd]")
-    book_env = request.getfixturevalue("book_env")
-    copy = tmp_path / "project"
-    shutil.copytree(PROJECT_ROOT, copy, ignore=_ignore)
-    (copy / "_book").mkdir()
-    (copy / "_book" / "keep.txt").write_text("book output")
-    env = {**book_env, "QUARTO_PYTHON": sys.executable}
-    out = subprocess.run([quarto, "render", "--profile", "report"], cwd=copy,
-                         env=env, text=True, capture_output=True, timeout=3600)
-    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
+    def book_output(copy: Path) -> None:
+        (copy / "_book").mkdir()
+        (copy / "_book" / "keep.txt").write_text("book output")
+    copy = _quarto_render(tmp_path, request, "--profile", "report",
+                          before=book_output)
     pdf = copy / "_report" / "report.pdf"
     assert pdf.is_file()
     assert (copy / "_book" / "keep.txt").read_text() == "book output"
@@ -531,14 +539,7 @@ def test_quarto_renders_the_report(tmp_path, request):
                               text=True, check=True).stdout
         pages = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))
         assert pages <= 12, pages
-    if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
-                              text=True, check=True).stdout
-        nb = bookcheck.read_chapter(PROJECT_ROOT / REPORT)
-        missing = {label: cap for label, cap in
-                   bookcheck.captions({REPORT: nb}).items()
-                   if not bookcheck.caption_in_text(cap, text)}
-        assert not missing, missing
+    assert not _missing_captions(pdf, [REPORT])
 
 
 def test_render_checks_on_html_and_pdf_text():
