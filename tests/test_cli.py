@@ -6,6 +6,8 @@ import re
 import pytest
 
 from mlp_lab.cli import main
+from mlp_lab.config import load_config
+from mlp_lab.results import json_safe, load_record
 
 SMALL = """\
 image_size = 4
@@ -24,9 +26,11 @@ weight_decay = 0.01
 
 
 @pytest.fixture
-def env(image_tree, cache_dir):
-    """A 20-train / 5-test images per class tree and the per-test cache."""
-    root = image_tree(n_train=20, n_test=5, size=(8, 8))
+def env(hard_tree, cache_dir):
+    """A 20-train / 5-test images per class tree and the per-test cache. The
+    classes differ by a weak signal only: accuracies of settings and splits
+    differ, so a column printed under another's name would show."""
+    root = hard_tree(n_train=20, n_test=5)
     return {"MLP_LAB_DATA": root, "MLP_LAB_CACHE": cache_dir,
             "MLP_LAB_CONFIG": None}
 
@@ -44,7 +48,8 @@ def strict_json(text):
     return json.loads(text, parse_constant=reject)
 
 
-def test_run_prints_the_table_and_writes_json(python_run, env, small_toml, tmp_path):
+def test_run_prints_the_table_and_writes_json(python_run, env, small_toml, tmp_path,
+                                              monkeypatch):
     out = tmp_path / "out.json"
     proc = python_run(["-m", "mlp_lab", "run", "--config", small_toml,
                        "--json", out], env=env, cwd=tmp_path)
@@ -60,32 +65,43 @@ def test_run_prints_the_table_and_writes_json(python_run, env, small_toml, tmp_p
     assert "Traceback" not in proc.stderr
 
     d = strict_json(out.read_text())
-    assert {"source", "n_train", "n_val", "n_test"} <= set(d["data"])
     assert d["data"]["source"] == "imagefolder"
     assert (d["data"]["n_train"], d["data"]["n_val"], d["data"]["n_test"]) == (
         36, 4, 10)
-    assert len(d["settings"]) == 2
-    keys = {"lr", "momentum", "weight_decay", "train_loss_sgd", "train_loss_manual",
-            "train_acc", "val_acc", "max_abs_diff_loss", "max_abs_diff_params",
-            "seconds"}
+    # The JSON is the record the book reads: both show the same numbers.
+    monkeypatch.setenv("MLP_LAB_DATA", str(env["MLP_LAB_DATA"]))
+    monkeypatch.delenv("MLP_LAB_CONFIG", raising=False)
+    record = load_record(load_config(small_toml))
+    assert d == json.loads(json.dumps(json_safe(record.to_dict())))
     for s in d["settings"]:
-        assert keys <= set(s)
         assert s["max_abs_diff_loss"] == 0.0 and s["max_abs_diff_params"] == 0.0
         assert s["train_loss_sgd"] == s["train_loss_manual"]
         assert len(s["train_loss_sgd"]) == 2
-        assert isinstance(s["seconds"], float) and s["seconds"] > 0
+        assert s["seconds"] == s["seconds_sgd"] + s["seconds_manual"]
     assert [(s["lr"], s["momentum"], s["weight_decay"]) for s in d["settings"]] == [
         (0.05, 0.0, 0.0), (0.05, 0.85, 0.01)]
+    # The printed table shows each setting's numbers in their own columns.
+    names = header.split()
+    rows = [line.split()[2:] for line in lines if line.startswith("Model ")]
+    for s, row in zip(d["settings"], rows):
+        shown = dict(zip(names, row))
+        for column in ("lr", "momentum", "weight_decay", "train_acc", "val_acc"):
+            assert float(shown[column]) == pytest.approx(s[column], abs=5e-5)
+        assert float(shown["final_loss"]) == pytest.approx(s["train_loss_sgd"][-1],
+                                                           abs=5e-5)
+    assert any(s["train_acc"] != s["val_acc"] for s in d["settings"])
     best = d["best"]
     accs = [s["val_acc"] for s in d["settings"]]
     assert best["index"] == accs.index(max(accs))
-    assert 0.0 <= best["test_acc"] <= 1.0
+    assert [row[-1] for row in rows] == [str(i == best["index"])
+                                         for i in range(len(rows))]
     cm = best["confusion"]
-    assert len(cm) == 2 and all(len(row) == 2 for row in cm)
     assert all(isinstance(v, int) for row in cm for v in row)
-    assert sum(map(sum, cm)) == 10 and [sum(row) for row in cm] == [5, 5]
+    assert [sum(row) for row in cm] == [5, 5]  # rows: the true classes
+    assert best["test_acc"] == (cm[0][0] + cm[1][1]) / 10
     # The printed best line agrees with the JSON.
-    assert f"Best: Model {best['index'] + 1} " in proc.stdout
+    assert (f"Best: Model {best['index'] + 1} (val acc {best['val_acc']:.4f}), "
+            f"test acc {best['test_acc']:.4f}, confusion {cm}") in proc.stdout
 
     # A second run is served from the results cache, with the same numbers.
     again = python_run(["-m", "mlp_lab", "run", "--config", small_toml,
