@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -13,6 +14,7 @@ import torch
 from mlp_lab.speed import bench, bound, reference
 from mlp_lab.speed.bound import Shape
 from mlp_lab.config import Config, Setting
+from mlp_lab.data import load_data
 from mlp_lab.experiments import run
 
 SIZES = (12, 4, 2)  # P_1 = 12 * 4 = 48, P_2 = 4 * 2 = 8
@@ -70,6 +72,12 @@ def test_targets_are_checked_with_their_own_comparison():
     assert bench.meets("reference_s", 1.0) is None
     # retired: training within 1.15x of the matmul bound is measured, not judged
     assert bench.meets("train_over_bound", 1.0) is None
+
+
+def test_stats_are_the_median_min_and_max():
+    report = {}
+    bench._stats(report, "x_s", [3.0, 1.0, 10.0, 2.0])
+    assert report == {"x_s": 2.5, "x_s_min": 1.0, "x_s_max": 10.0}
 
 
 def test_verdicts_go_into_the_json_for_the_targets_only():
@@ -143,10 +151,13 @@ def test_timed_runs_use_a_cold_results_cache_with_warm_data(
     cfg = Config(epochs=1, settings=(Setting(0.05),))
     seed = tmp_path / "seed"
     seed.mkdir()
-    cold, cached = bench.time_data(cfg, seed)
-    assert cold > 0 and cached > 0
+    bench.time_data(cfg, seed)
     data_files = [p.name for p in seed.iterdir()]
     assert len(data_files) == 1 and data_files[0].startswith("data-")
+    mtime = (seed / data_files[0]).stat().st_mtime_ns
+    with bench.cache_at(seed):  # the seeded file is this config's data, cached
+        assert Path(load_data(cfg).provenance["cache_file"]).name == data_files[0]
+    assert (seed / data_files[0]).stat().st_mtime_ns == mtime
     with bench.cold_cache(seed) as tmp:
         assert os.environ["MLP_LAB_CACHE"] == str(tmp)
         assert [p.name for p in tmp.iterdir()] == data_files
@@ -154,7 +165,8 @@ def test_timed_runs_use_a_cold_results_cache_with_warm_data(
     for _ in range(2):  # the second run must not find the first one's results
         r = bench.time_run(cfg, seed)
         assert not any(s.from_cache for s in r["results"].settings)
-        assert r["identical"] and r["train_s"] > 0 and r["bound_s"] > 0
+        assert r["identical"] and r["bound_s"] > 0
+        assert r["train_s"] == sum(s.seconds for s in r["results"].settings)
     assert list(cache_dir.iterdir()) == []  # the test's own cache untouched
 
 
@@ -175,6 +187,12 @@ def test_cli_bench_quick_writes_every_figure(image_tree, python_run, tmp_path):
         if key not in ("speedup", "train_over_bound", "float32_speedup",
                        "peak_rss_mb"):
             assert report[f"{key}_min"] <= report[key] <= report[f"{key}_max"]
+    # the ratios are those of the figures they name
+    assert report["speedup"] == report["reference_s"] / report["mlp_lab_s"]
+    assert report["train_over_bound"] == report["train_s"] / report["bound_s"]
+    assert report["float32_speedup"] == report["reference_s"] / report["float32_s"]
+    assert report["targets"] == bench.verdicts(report)
+    assert all(report["runs"][k] == [report[k]] for k in bench.TIMES)  # 1 repeat
     assert report["float32_identical"] is True
     assert report["reference_matches_mlp_lab"] is True
     assert report["repeats"] == 1 and report["epochs"] == 2
@@ -183,7 +201,8 @@ def test_cli_bench_quick_writes_every_figure(image_tree, python_run, tmp_path):
     assert m["cores"] >= 1 and m["threads"] >= 1 and m["torch"] == torch.__version__
     assert {(p["epochs"], p["settings"], p["image_size"]) for p in report["scaling"]} \
         == {(1, 1, 16), (2, 1, 16), (1, 2, 16), (1, 1, 32)}
-    assert all(p["train_s"] > 0 and p["bound_s"] > 0 for p in report["scaling"])
+    assert all(p["train_over_bound"] == p["train_s"] / p["bound_s"]
+               for p in report["scaling"])
     a = report["anatomy"]
     assert a["setting"] == {"lr": 0.01, "momentum": 0.85, "weight_decay": 0.01}
     for dtype in ("float64", "float32"):  # all 36 training images: one batch
