@@ -15,8 +15,9 @@ Pipeline (assignment, Part B step 1), for classes (c0, c1) -> labels (0, 1):
    and standard deviation sigma_c of the TRAINING split only.
 
 The resized uint8 images, labels and statistics are cached in one
-``torch.save`` file keyed by the config fields and a listing of the source
-files (names, sizes, modification times).
+``torch.save`` file keyed by the config fields, a listing of the source
+files (names, sizes, modification times) and the source of the modules that
+build it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ __all__ = ["Batches", "DataError", "PreparedData", "channel_stats", "data_root",
 
 SPLITS = ("train", "val", "test")
 _FORMAT = 1  # bump when the cache file layout changes
+# The modules whose code builds the cached data: a change to any of them (a
+# fixed resize, split or statistic) must not be served the old data.
+PIPELINE_MODULES = ("data", "images", "sources")
 
 
 @dataclass
@@ -152,7 +156,8 @@ def load_data(cfg: Config) -> PreparedData:
 
     def cache_path() -> tuple[str, Path]:
         key = cache.stable_hash([_FORMAT, cfg.data_dict(), str(root),
-                                 source_key(cfg)])
+                                 source_key(cfg),
+                                 cache.source_hash(PIPELINE_MODULES)])
         return key, cache.cache_dir() / f"data-{key}.pt"
 
     key, path = cache_path()

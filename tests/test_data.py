@@ -4,6 +4,7 @@ split, labels, statistics, batches, provenance, the on-disk cache, errors."""
 import hashlib
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
+import mlp_lab
 from mlp_lab.config import Config
 from mlp_lab.data import DataError, load_data, split_indices
 
@@ -303,6 +305,40 @@ def test_cache_follows_the_data_fields(tree, cache_dir):
     load_data(small(tree, train_fraction=0.5))
     load_data(small(tree, epochs=3, seed=1))  # not a data field: same file
     assert len(list(cache_dir.glob("data-*.pt"))) == 2
+
+
+PIPELINE_SCRIPT = """
+import json, sys
+from pathlib import Path
+import mlp_lab
+from mlp_lab.config import Config
+from mlp_lab.data import load_data
+package = Path(mlp_lab.__file__).parent
+assert package == Path(sys.argv[2]), package
+cfg = Config(data_dir=sys.argv[1], image_size=4, sizes=(48, 8, 2))
+files = {"before": load_data(cfg).provenance["cache_file"]}
+for module in ("trainers", "data", "images", "sources"):
+    path = package / f"{module}.py"
+    path.write_text(path.read_text() + "\\n# edited\\n")
+    files[module] = load_data(cfg).provenance["cache_file"]
+print(json.dumps(files))
+"""
+
+
+def test_cache_follows_the_source_of_the_pipeline(tree, tmp_path, python_run):
+    """A cached data set is the output of the code that built it: editing the
+    modules that read, resize, split or normalize the images makes another
+    entry (and a fixed bug takes effect); editing another module does not."""
+    src = Path(mlp_lab.__file__).parent
+    package = tmp_path / "lib" / "mlp_lab"
+    shutil.copytree(src, package, ignore=shutil.ignore_patterns("__pycache__"))
+    proc = python_run(["-c", PIPELINE_SCRIPT, tree, package],
+                      env={"PYTHONPATH": package.parent}, cwd=package.parent)
+    assert proc.returncode == 0, proc.stderr
+    files = json.loads(proc.stdout)
+    assert files["trainers"] == files["before"]
+    built = [files[m] for m in ("before", "data", "images", "sources")]
+    assert len(set(built)) == 4, files
 
 
 # ---------------------------------------------------------------- errors
