@@ -67,9 +67,11 @@ def stable_hash(obj: Any, n: int = 16) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:n]
 
 
-# The modules whose code determines the numbers (not how they are shown).
+# The modules whose code determines the numbers (not how they are shown): all
+# that experiments.run executes, the environment and wall times it records
+# included; not errors, whose messages change no result.
 COMPUTE_MODULES = ("cache", "config", "data", "sources", "images", "models",
-                   "trainers", "experiments", "results")
+                   "trainers", "experiments", "results", "environment", "timing")
 PACKAGE = Path(__file__).resolve().parent
 
 

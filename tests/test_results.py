@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import records
+from mlp_lab import cache
 from mlp_lab import results as rec
 from mlp_lab.config import Config, Setting
 
@@ -140,6 +141,25 @@ def library_copy(tmp_path):
         return out["key"]
 
     return top / "mlp_lab", key
+
+
+LOADED_SCRIPT = """
+import json, sys
+import mlp_lab.experiments
+print(json.dumps(sorted(m.split(".", 1)[1] for m in sys.modules
+                        if m.startswith("mlp_lab."))))
+"""
+
+
+def test_the_computing_source_is_every_module_a_run_executes(python_run):
+    """The record (and each setting's entry) holds what these modules compute
+    (numbers, wall times, the environment): each is part of the key. The
+    error messages are not."""
+    proc = python_run(["-c", LOADED_SCRIPT])
+    assert proc.returncode == 0, proc.stderr
+    loaded = set(json.loads(proc.stdout))
+    assert "trainers" in loaded and "book.narrative" not in loaded
+    assert loaded - {"errors"} == set(cache.COMPUTE_MODULES)
 
 
 @pytest.mark.parametrize("module", ["trainers", "data", "images", "experiments"])
