@@ -209,6 +209,30 @@ def test_best_model_is_tested_on_the_test_split_rows_true(hard, cache_dir):
         f"({expected[1][0] / sum(expected[1]):.1%})")
 
 
+def test_data_summary_describes_the_splits_read_from_the_tree(hard):
+    res = run(hard)
+    d = res.data
+    root = Path(hard.data_dir)
+    train_files = [n_images(root, "train", c) for c in hard.classes]
+    assert d.counts["test"] == [n_images(root, "test", c) for c in hard.classes]
+    assert [a + b for a, b in zip(d.counts["train"], d.counts["val"])] == train_files
+    assert (d.n_train, d.n_val, d.n_test) == tuple(
+        sum(d.counts[s]) for s in ("train", "val", "test")) == (60, 20, 40)
+    assert d.n_files == sum(train_files) + d.n_test
+    # statistics and samples are the training split's
+    data = load_data(hard)
+    train = data.images["train"].to(torch.float64) / 255
+    assert d.mean == pytest.approx(train.mean(dim=(0, 2, 3)).tolist(), rel=1e-12)
+    assert d.std == pytest.approx(train.std(dim=(0, 2, 3)).tolist(), rel=1e-12)
+    assert d.normalized_mean == pytest.approx([0, 0, 0], abs=1e-12)
+    assert d.normalized_std == pytest.approx([1, 1, 1], abs=1e-12)
+    y = data.labels["train"]
+    for c in (0, 1):
+        first = data.images["train"][y == c][:len(d.samples[c])]
+        assert d.samples[c] == first.tolist() and len(first) == 8
+    assert d.class_names == list(hard.class_names)
+
+
 def reference_training(cfg: Config, setting: Setting, data) -> tuple:
     """The course's SGD training written out: seed, MLP drawn in float64,
     torch.optim.SGD over the training batches in order, validation accuracy
