@@ -94,7 +94,10 @@ def _strip_timing(obj):
     return obj
 
 
-def test_two_runs_in_separate_processes_give_identical_results(tree, tmp_path):
+def test_two_runs_in_separate_processes_give_identical_results(hard_tree, tmp_path):
+    """On classes told apart by a weak signal only, so that accuracies,
+    selection and confusion matrix are not trivially the same (all 1.0)."""
+    tree = hard_tree(n_train=40, n_test=8, size=(16, 16))
     cfg = toml(tmp_path, "epochs = 3\nbatch_size = 16\n" + SETTINGS)
     outs = []
     for run in ("a", "b"):
@@ -107,6 +110,8 @@ def test_two_runs_in_separate_processes_give_identical_results(tree, tmp_path):
     a, b = (_strip_timing(o) for o in outs)
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
     assert a["settings"][0]["train_loss_sgd"]  # something was compared
+    accs = [s[k] for s in a["settings"] for k in ("train_acc", "val_acc")]
+    assert all(0 < v < 1 for v in accs + [a["best"]["test_acc"]]) and len(set(accs)) > 2
 
 
 # ------------------------------------------------------------ crash safety
