@@ -25,7 +25,8 @@ from mlp_lab.errors import CacheError
 ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 64 * 1024  # larger than the file buffer: each chunk reaches the disk
 OLD = b"old " * (3 * CHUNK // 4)
-NEW = bytes(range(256)) * (4 * CHUNK // 256)  # 4 chunks
+# 4 chunks and a tail that stays in the file buffer until it is flushed
+NEW = bytes(range(256)) * (4 * CHUNK // 256) + b"tail" * 250
 
 KILLER = """
 import json, os, signal, sys
@@ -34,7 +35,7 @@ from mlp_lab import cache
 
 target, old = Path(sys.argv[1]), sys.argv[2] == "old"
 OLD = b"old " * (3 * %(chunk)d // 4)
-NEW = bytes(range(256)) * (4 * %(chunk)d // 256)
+NEW = bytes(range(256)) * (4 * %(chunk)d // 256) + b"tail" * 250
 assert cache.__file__.startswith(sys.argv[3]), cache.__file__
 
 
