@@ -156,8 +156,8 @@ def test_accuracies_are_those_of_the_cached_weights_on_each_split(hard, cache_di
     val = [accuracy_of(states[(s.lr, s.momentum, s.weight_decay)], data, "val")
            for s in res.settings]
     # The data is hard enough: errors everywhere, settings and splits differ.
-    assert all(0 < a < 1 for a in train + val)
-    assert len(set(val)) > 1 and train != val
+    assert all(0 < a < 1 for a in train + val), (train, val)
+    assert len(set(val)) > 1 and train != val, (train, val)
     assert [s.train_acc for s in res.settings] == train
     assert [s.val_acc for s in res.settings] == val
     assert [s.val_acc_per_epoch[-1] for s in res.settings] == val
@@ -175,7 +175,8 @@ def test_best_is_the_first_argmax_of_validation_accuracy(hard, cache_dir):
     # The rules this tells apart: the first argmax, not the last, of the
     # validation accuracy, not of the training accuracy.
     last = len(val) - 1 - val[::-1].index(max(val))
-    assert last != first and train.index(max(train)) != first
+    assert last != first and train.index(max(train)) != first, (
+        "the synthetic data no longer tells these rules apart", val, train)
     assert res.best.index == first
     assert res.best.val_acc == val[first] and res.best.train_acc == train[first]
 
