@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from importlib import metadata
 import os
 import re
 import tempfile
@@ -73,6 +74,14 @@ def stable_hash(obj: Any, n: int = 16) -> str:
 COMPUTE_MODULES = ("cache", "config", "data", "sources", "images", "models",
                    "trainers", "experiments", "results", "environment", "timing")
 PACKAGE = Path(__file__).resolve().parent
+# The installed releases whose code computes the numbers too (torchvision
+# resizes the images): read from their metadata, without importing them.
+RELEASES = ("torch", "torchvision")
+
+
+def releases() -> list[str]:
+    """``name==version`` of each package of ``RELEASES`` as installed."""
+    return [f"{name}=={metadata.version(name)}" for name in RELEASES]
 
 
 def source_hash(modules: tuple[str, ...] | None = None) -> str:

@@ -157,7 +157,8 @@ def load_data(cfg: Config) -> PreparedData:
     def cache_path() -> tuple[str, Path]:
         key = cache.stable_hash([_FORMAT, cfg.data_dict(), str(root),
                                  source_key(cfg),
-                                 cache.source_hash(PIPELINE_MODULES)])
+                                 cache.source_hash(PIPELINE_MODULES),
+                                 cache.releases()])
         return key, cache.cache_dir() / f"data-{key}.pt"
 
     key, path = cache_path()

@@ -43,7 +43,8 @@ def _key(cfg: Config, setting: Setting, fingerprint: str, device: torch.device) 
               if k not in ("name", "class_names", "data_dir", "settings")}
     code = cache.source_hash(cache.COMPUTE_MODULES)
     return cache.stable_hash([fields, dataclasses.asdict(setting), fingerprint,
-                              code, torch.__version__, device.type])
+                              code, torch.__version__, cache.releases(),
+                              device.type])
 
 
 def _max_abs_diff(a, b) -> float:

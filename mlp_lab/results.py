@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 from . import cache
@@ -183,12 +182,13 @@ def json_safe(obj):
 def record_key(cfg: Config) -> str:
     """Hash of what ``cfg``'s results depend on: the record format, the config,
     the data files' listing (``sources.source_key``), the computing modules'
-    source (``cache.COMPUTE_MODULES``) and the installed PyTorch release.
+    source (``cache.COMPUTE_MODULES``) and the installed PyTorch and
+    torchvision releases (``cache.releases``).
 
     Raises DataError when the configured data folder is missing."""
     return cache.stable_hash([RECORD_FORMAT, cfg.to_dict(), source_key(cfg),
                               cache.source_hash(cache.COMPUTE_MODULES),
-                              metadata.version("torch")])
+                              cache.releases()])
 
 
 def record_path(key: str) -> Path:

@@ -307,6 +307,18 @@ def test_cache_follows_the_data_fields(tree, cache_dir):
     assert len(list(cache_dir.glob("data-*.pt"))) == 2
 
 
+def test_cache_follows_the_torch_and_torchvision_releases(tree, cache_dir,
+                                                          monkeypatch):
+    """torchvision resizes the images: another installed release (as its
+    metadata says) must build the data again, not reuse the cached file."""
+    from mlp_lab import cache
+    first = load_data(small(tree)).provenance["cache_file"]
+    assert load_data(small(tree)).provenance["cache_file"] == first
+    monkeypatch.setattr(cache, "releases",
+                        lambda: ["torch==2.14.1", "torchvision==0.0.1"])
+    assert load_data(small(tree)).provenance["cache_file"] != first
+
+
 PIPELINE_SCRIPT = """
 import json, sys
 from pathlib import Path

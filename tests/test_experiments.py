@@ -485,6 +485,16 @@ def test_changing_the_data_retrains(cfg):
     assert not any(s.from_cache for s in run(cfg).settings)
 
 
+def test_another_torchvision_release_retrains(cfg, monkeypatch):
+    """The per-setting entries hold numbers torchvision's resize helped make."""
+    from mlp_lab import cache
+    run(cfg)
+    assert all(s.from_cache for s in run(cfg).settings)
+    monkeypatch.setattr(cache, "releases",
+                        lambda: ["torch==2.14.1", "torchvision==0.0.1"])
+    assert not any(s.from_cache for s in run(cfg).settings)
+
+
 # ---------------------------------------------------------------- real data
 
 def test_equality_holds_on_real_data(real_data):

@@ -182,18 +182,20 @@ def test_the_record_key_ignores_the_book_tooling(setup, library_copy):
     assert key(cfg) == before
 
 
+@pytest.mark.parametrize("package", ["torch", "torchvision"])
 def test_the_record_key_follows_the_installed_torch_release(setup, library_copy,
-                                                           tmp_path):
-    """Another PyTorch release installed (a dist-info with another version
-    found first on the path): another key."""
+                                                           tmp_path, package):
+    """Another PyTorch or torchvision (which resizes the images) release
+    installed (a dist-info with another version found first on the path):
+    another key."""
     cfg, _, _ = setup
     _, key = library_copy
     site = tmp_path / "site"
-    info = site / "torch-0.0.1.dist-info"
+    info = site / f"{package}-0.0.1.dist-info"
     info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: torch\n"
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\n"
                                    "Version: 0.0.1\n")
-    assert metadata.version("torch") != "0.0.1"
+    assert metadata.version(package) != "0.0.1"
     assert key(cfg, extra_path=site) != key(cfg)
 
 
