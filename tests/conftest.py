@@ -43,15 +43,23 @@ def write_tree(root: Path, classes=("automobile", "cat", "bird"), n_train=20,
     learns that perfectly; tests that must tell settings, splits or the
     two kinds of error apart use :func:`write_hard_tree`.
     """
+    def draw(i, rng):
+        return rng.integers(40 * i, 40 * i + 160, (size[1], size[0], 3),
+                            dtype=np.uint8)
+    return _write_images(root, classes, n_train, n_test, suffix, draw, seed)
+
+
+def _write_images(root: Path, classes, n_train: int, n_test: int, suffix: str,
+                  draw, seed: int) -> Path:
+    """``root/{train,test}/<class>/NNNN<suffix>``, image k of class i being
+    ``draw(i, rng)`` (an (H, W, 3) uint8 array) from one seeded generator."""
     rng = np.random.default_rng(seed)
     for split, n in (("train", n_train), ("test", n_test)):
         for i, cls in enumerate(classes):
             folder = root / split / cls
             folder.mkdir(parents=True, exist_ok=True)
             for k in range(n):
-                arr = rng.integers(40 * i, 40 * i + 160, (size[1], size[0], 3),
-                                   dtype=np.uint8)
-                Image.fromarray(arr).save(folder / f"{k:04d}{suffix}")
+                Image.fromarray(draw(i, rng)).save(folder / f"{k:04d}{suffix}")
     return root
 
 
@@ -67,18 +75,12 @@ def write_hard_tree(root: Path, classes=("automobile", "cat"), n_train=40,
     class 0 (an asymmetric confusion matrix). PNG is lossless and ``size``
     is the config's image size, so the pixels read are the pixels written.
     """
-    rng = np.random.default_rng(seed)
-    for split, n in (("train", n_train), ("test", n_test)):
-        for i, cls in enumerate(classes):
-            folder = root / split / cls
-            folder.mkdir(parents=True, exist_ok=True)
-            for k in range(n):
-                arr = rng.normal(128, 40, (size[1], size[0], 3))
-                if i == 1 and rng.uniform() < p:
-                    arr[..., 0] += shift
-                Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).save(
-                    folder / f"{k:04d}.png")
-    return root
+    def draw(i, rng):
+        arr = rng.normal(128, 40, (size[1], size[0], 3))
+        if i == 1 and rng.uniform() < p:
+            arr[..., 0] += shift
+        return np.clip(arr, 0, 255).astype(np.uint8)
+    return _write_images(root, classes, n_train, n_test, ".png", draw, seed)
 
 
 @pytest.fixture

@@ -147,14 +147,17 @@ def n_images(root: Path, split: str, cls: str) -> int:
     return len(list((root / split / cls).iterdir()))
 
 
+def split_accuracies(res, hard, cache_dir, split: str) -> list[float]:
+    """Each setting's accuracy on ``split``, recomputed from its cached weights."""
+    data, states = load_data(hard), cached_states(cache_dir)
+    return [accuracy_of(states[(s.lr, s.momentum, s.weight_decay)], data, split)
+            for s in res.settings]
+
+
 def test_accuracies_are_those_of_the_cached_weights_on_each_split(hard, cache_dir):
     res = run(hard)
-    data = load_data(hard)
-    states = cached_states(cache_dir)
-    train = [accuracy_of(states[(s.lr, s.momentum, s.weight_decay)], data, "train")
-             for s in res.settings]
-    val = [accuracy_of(states[(s.lr, s.momentum, s.weight_decay)], data, "val")
-           for s in res.settings]
+    train = split_accuracies(res, hard, cache_dir, "train")
+    val = split_accuracies(res, hard, cache_dir, "val")
     # The data is hard enough: errors everywhere, settings and splits differ.
     assert all(0 < a < 1 for a in train + val), (train, val)
     assert len(set(val)) > 1 and train != val, (train, val)
@@ -165,12 +168,8 @@ def test_accuracies_are_those_of_the_cached_weights_on_each_split(hard, cache_di
 
 def test_best_is_the_first_argmax_of_validation_accuracy(hard, cache_dir):
     res = run(hard)
-    data = load_data(hard)
-    states = cached_states(cache_dir)
-    val = [accuracy_of(states[(s.lr, s.momentum, s.weight_decay)], data, "val")
-           for s in res.settings]
-    train = [accuracy_of(states[(s.lr, s.momentum, s.weight_decay)], data, "train")
-             for s in res.settings]
+    val = split_accuracies(res, hard, cache_dir, "val")
+    train = split_accuracies(res, hard, cache_dir, "train")
     first = val.index(max(val))
     # The rules this tells apart: the first argmax, not the last, of the
     # validation accuracy, not of the training accuracy.
