@@ -137,6 +137,12 @@ class Results:
         return sum(s.identical for s in self.settings)
 
     @property
+    def losses_identical(self) -> bool:
+        """Whether every epoch's loss agreed between the trainers in every
+        setting (the loss curves coincide; the weights may still differ)."""
+        return all(s.max_abs_diff_loss == 0 for s in self.settings)
+
+    @property
     def all_identical(self) -> bool:
         """Whether the trainers agreed to the last bit in every setting."""
         return self.n_identical == len(self.settings)

@@ -55,6 +55,9 @@ def test_identical_is_both_differences_zero():
     assert not dataclasses.replace(s, max_abs_diff_params=math.nan).identical
     res = records.results([s, dataclasses.replace(s, max_abs_diff_params=1e-9)])
     assert res.n_identical == 1 and not res.all_identical
+    assert res.losses_identical  # the curves still coincide
+    res = records.results([s, dataclasses.replace(s, max_abs_diff_loss=1e-9)])
+    assert not res.losses_identical
 
 
 def test_errors_are_the_off_diagonal_of_rows_true_columns_predicted():

@@ -116,8 +116,8 @@ def accuracy_bars_note(res: Results) -> str:
 
 def curves_sentence(res: Results) -> str:
     """Whether the two trainers' loss curves coincide."""
-    same = all(s.max_abs_diff_loss == 0 for s in res.settings)
-    return "coincide everywhere" if same else "do not coincide everywhere"
+    return ("coincide everywhere" if res.losses_identical
+            else "do not coincide everywhere")
 
 
 def compared_with(value: float, threshold: float) -> str:

@@ -248,10 +248,10 @@ def all_loss_curves(results, log: bool = False) -> Figure:
     """
     fig, ((ax,),) = _figure(height=1.2)
     kept = _model_curves(fig, ax, results, "train_loss_sgd")
-    same = all(s.max_abs_diff_loss == 0 for s in results.settings)  # curves only
     ax.set(ylabel="training loss", yscale="log" if log else "linear",
            title="Training loss of all models (torch.optim.SGD"
-           + ("; the manual update's curves are identical)" if same else ")"))
+           + ("; the manual update's curves are identical)"
+              if results.losses_identical else ")"))
     if kept and any(s.diverged for s in results.settings):
         ax.set_ylim(min(kept) / 1.05, max(kept) * 1.05)  # losses are > 0
     return fig
