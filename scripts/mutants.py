@@ -77,8 +77,9 @@ MUTANTS = [
     Mutant("M06", "mlp_lab/results.py", "record key ignores the computing source",
            "                              cache.source_hash(cache.COMPUTE_MODULES),",
            '                              "",', ("tests/test_results.py",)),
-    Mutant("M07", "mlp_lab/results.py", "record key ignores the torch release",
-           'metadata.version("torch")])', '"torch"])', ("tests/test_results.py",)),
+    Mutant("M07", "mlp_lab/results.py",
+           "record key ignores the torch and torchvision releases",
+           "cache.releases()])", '"torch"])', ("tests/test_results.py",)),
     Mutant("M08", "mlp_lab/cache.py",
            "computing source leaves out trainers.py",
            '"models",\n                   "trainers", ',
@@ -93,8 +94,8 @@ MUTANTS = [
     Mutant("M11", "mlp_lab/data.py",
            "data cache ignores the pipeline's source (as before the fix)",
            "source_key(cfg),\n                                 "
-           "cache.source_hash(PIPELINE_MODULES)])",
-           "source_key(cfg)])", ("tests/test_data.py",)),
+           "cache.source_hash(PIPELINE_MODULES),",
+           "source_key(cfg),", ("tests/test_data.py",)),
     # ----------------------------------------------------------- atomic writes
     Mutant("M12", "mlp_lab/cache.py",
            "cache writes straight into the target file",
@@ -237,6 +238,15 @@ MUTANTS = [
            "    for key, value in raw.items():\n",
            "    raw = {k: v for k, v in raw.items() if k != \"loss\"}\n"
            "    for key, value in raw.items():\n", ("tests/test_config.py",)),
+    Mutant("M44", "mlp_lab/data.py",
+           "data cache ignores the torchvision release (which resizes)",
+           "cache.source_hash(PIPELINE_MODULES),\n"
+           "                                 cache.releases()])",
+           "cache.source_hash(PIPELINE_MODULES)])", ("tests/test_data.py",)),
+    Mutant("M45", "mlp_lab/experiments.py",
+           "setting key ignores the torchvision release",
+           "code, torch.__version__, cache.releases(),",
+           "code, torch.__version__,", EXP),
 ]
 
 
