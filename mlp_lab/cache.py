@@ -72,7 +72,8 @@ def stable_hash(obj: Any, n: int = 16) -> str:
 # that experiments.run executes, the environment and wall times it records
 # included; not errors, whose messages change no result.
 COMPUTE_MODULES = ("cache", "config", "data", "sources", "images", "models",
-                   "trainers", "experiments", "results", "environment", "timing")
+                   "trainers", "experiments", "results", "environment", "timing",
+                   "threads")
 PACKAGE = Path(__file__).resolve().parent
 # The installed releases whose code computes the numbers too (torchvision
 # resizes the images): read from their metadata, without importing them.

@@ -33,6 +33,7 @@ from .config import Config
 from .errors import DataError
 from .images import read_images
 from .sources import data_root, source_key
+from .threads import pinned
 
 __all__ = ["Batches", "DataError", "PreparedData", "channel_stats", "data_root",
            "load_data", "source_key", "split_indices"]
@@ -41,7 +42,7 @@ SPLITS = ("train", "val", "test")
 _FORMAT = 1  # bump when the cache file layout changes
 # The modules whose code builds the cached data: a change to any of them (a
 # fixed resize, split or statistic) must not be served the old data.
-PIPELINE_MODULES = ("data", "images", "sources")
+PIPELINE_MODULES = ("data", "images", "sources", "threads")
 
 
 @dataclass
@@ -164,7 +165,8 @@ def load_data(cfg: Config) -> PreparedData:
     key, path = cache_path()
     entry = cache.load_tensors(path)
     if not _valid(entry, key):
-        entry = _build(cfg, root)
+        with pinned():  # the statistics' last bits must not depend on cores
+            entry = _build(cfg, root)
         if root is None:  # a first download changes the source listing
             key, path = cache_path()
         entry.update(key=key, format=_FORMAT)

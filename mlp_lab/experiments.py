@@ -30,6 +30,7 @@ from .config import Config, Setting, load_config, setting_label
 from .data import PreparedData, load_data
 from .environment import environment
 from .models import make_model
+from .threads import pinned
 from .results import BestModel, DataSummary, Results, SettingResult, save_record
 from .timing import timed
 from .trainers import (accuracy, confusion_matrix, default_device, sgd_optimizer,
@@ -71,7 +72,16 @@ def _max_abs_diff(a, b) -> float:
 
 def train_setting(cfg: Config, setting: Setting, data: PreparedData,
                   progress: Progress | None = None) -> tuple[SettingResult, dict]:
-    """Train ``setting`` with both trainers; return its result and SGD weights."""
+    """Train ``setting`` with both trainers; return its result and SGD weights.
+
+    Runs with one intra-op thread (:mod:`mlp_lab.threads`), so its numbers do
+    not depend on the machine's core count."""
+    with pinned():
+        return _train_setting(cfg, setting, data, progress)
+
+
+def _train_setting(cfg: Config, setting: Setting, data: PreparedData,
+                   progress: Progress | None) -> tuple[SettingResult, dict]:
     dtype, device = getattr(torch, cfg.dtype), default_device()
     loaders = {s: data.batches(s, cfg.batch_size, dtype, device)
                for s in ("train", "val")}
@@ -160,14 +170,16 @@ def select_best(settings: list[SettingResult]) -> int | None:
 
 def evaluate_best(cfg: Config, index: int, state: dict, result: SettingResult,
                   data: PreparedData) -> BestModel:
-    """Test accuracy and confusion matrix of the best setting's SGD model."""
+    """Test accuracy and confusion matrix of the best setting's SGD model
+    (one intra-op thread, as the training)."""
     dtype, device = getattr(torch, cfg.dtype), default_device()
-    model = make_model(cfg.sizes, cfg.seed, dtype, device)
-    model.load_state_dict(state)
-    test = data.batches("test", cfg.batch_size, dtype, device)
-    return BestModel(index=index, test_acc=accuracy(model, test),
-                     confusion=confusion_matrix(model, test).tolist(),
-                     train_acc=result.train_acc, val_acc=result.val_acc)
+    with pinned():
+        model = make_model(cfg.sizes, cfg.seed, dtype, device)
+        model.load_state_dict(state)
+        test = data.batches("test", cfg.batch_size, dtype, device)
+        return BestModel(index=index, test_acc=accuracy(model, test),
+                         confusion=confusion_matrix(model, test).tolist(),
+                         train_acc=result.train_acc, val_acc=result.val_acc)
 
 
 SAMPLES_PER_CLASS = 8  # training images per class the report shows
