@@ -120,7 +120,7 @@ save_record(load_config(), records.results(
 from mlp_lab.book import fmt, narrative, original, plots, report, speedtext, tables
 C, R, F = report.setup()
 assert R.best.index == 1, R.best
-fmt.markdown_table(tables.results_table(R))
+fmt.markdown_table(tables.training_table(R))
 original.reference_table(R)
 narrative.overfitting_sentence(R, F)
 plots.accuracy_bars(R).savefig({str(tmp_path / "a.png")!r})
