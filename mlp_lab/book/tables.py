@@ -180,9 +180,10 @@ def scaling_table(bench: dict | None) -> pd.DataFrame | None:
     """Training time against epochs, settings and image size (one run each)."""
     if bench is None:
         return None
-    cols = ["epochs", "settings", "image_size", "gflop", "train_s", "bound_s",
-            "train_over_bound"]
-    df = pd.DataFrame(bench["scaling"])[cols]
+    cols = {"epochs": "epochs", "settings": "settings", "image_size": "image size",
+            "gflop": "GFLOP", "train_s": "training (s)", "bound_s": "bound (s)",
+            "train_over_bound": "training / bound"}
+    df = pd.DataFrame(bench["scaling"])[list(cols)].rename(columns=cols)
     df.index = pd.Index([f"run {i + 1}" for i in range(len(df))], name="scaling")
     return df
 
@@ -191,4 +192,5 @@ def book_time_table(timing: dict | None) -> pd.DataFrame | None:
     """Execution time of each chapter in a fresh kernel (``book-bench``)."""
     if timing is None:
         return None
-    return pd.DataFrame(timing["chapters"]).set_index("chapter")
+    return pd.DataFrame(timing["chapters"]).set_index("chapter").rename(
+        columns={"seconds": "time (s)"})
