@@ -90,7 +90,8 @@ def of_config(cfg: Config, diverge: int | None = None) -> Results:
             continue
         fit = s.momentum + 2 * s.lr
         out.append(setting(
-            s.lr, s.momentum, s.weight_decay, train_acc=0.88 + 0.1 * fit - s.weight_decay,
+            s.lr, s.momentum, s.weight_decay,
+            train_acc=0.88 + 0.1 * fit - s.weight_decay,
             val_acc=0.87 + 0.04 * fit + 0.0013 * i,
             losses=curve(0.69, 0.3 * (1 - 0.8 * s.momentum) / (1 + 20 * s.lr)
                          + 2 * s.weight_decay, cfg.epochs,

@@ -9,7 +9,6 @@ import pytest
 
 import records
 from mlp_lab.book import narrative as N
-from mlp_lab.book import original
 from mlp_lab.config import Config, Setting
 
 S = records.setting
@@ -195,31 +194,6 @@ def test_compared_with_threshold(value, word):
 def test_roughness_of_a_smooth_and_a_jumpy_curve():
     assert N.roughness([0.7, 0.5, 0.4, 0.35]) < N.roughness([0.7, 0.4, 0.6, 0.3])
     assert N.roughness([0.7, 0.5]) == 0.0
-
-
-def test_comparison_with_the_original_report(five):
-    assert original.comparable(five.config)
-    table = original.reference_table(five)
-    assert table["val_acc (original)"].tolist() == [0.885, 0.885, 0.919, 0.921, 0.913]
-    assert original.reference_sentence(five) == (
-        "They differ by at most 1.8 points, within what a different data copy and "
-        "split explain.")
-    far = records.results([S(val_acc=0.80)] + five.settings[1:], cfg=Config())
-    assert original.reference_sentence(far) == (
-        "They differ by at most 8.5 points; likely reasons: a different copy of "
-        "the data (e.g. JPEG re-encoded), a different split or number of epochs.")
-    fewer = records.results([S(val_acc=0.80)], cfg=Config(
-        settings=Config().settings[:1]))
-    assert "only indicative" in original.reference_sentence(fewer)
-
-
-def test_another_task_has_no_counterpart_in_the_original():
-    cfg = Config(classes=("airplane", "bird"), image_size=32,
-                 sizes=(3072, 512, 2), settings=(Setting(0.01),), epochs=3)
-    res = records.results([S()], cfg=cfg, class_names=("airplane", "bird"))
-    assert original.reference_table(res)["val_acc (original)"].tolist() == [None]
-    assert "nothing to compare" in original.reference_sentence(res)
-    assert not math.isnan(res.settings[0].val_acc)
 
 
 def test_reproducibility_sentence_names_data_config_seeds_and_versions(five):

@@ -105,17 +105,18 @@ def _cell(v, spec: str) -> str:
 
 
 def markdown_table(df: pd.DataFrame | None, digits: int = 4,
-                   sci: tuple[str, ...] = ()):
+                   sci: tuple[str, ...] = (), exact: tuple[str, ...] = ()):
     """A DataFrame as a Markdown table (renders in HTML and in the PDF).
 
-    Floats get ``digits`` decimals, or as many as the unit in the column's
-    header asks (:func:`column_decimals`: percent, seconds, hyper-parameters
-    as chosen); the columns named
-    in ``sci`` are written in scientific notation (``digits`` significant
-    decimals), for tiny errors. Flags read "yes" and "no". Missing values
-    (None, NaN) are left blank. Numbers are formatted here, not
-    by tabulate, which would read "1.2e-12" back as a number and round it to 0.
-    A table of something not recorded (None) is a one-line note instead.
+    Floats get ``digits`` decimals, or as many as the column's header asks
+    (:func:`column_decimals`: percent, seconds, hyper-parameters as chosen);
+    the columns named in ``sci`` are written in scientific notation
+    (``digits`` significant decimals), for tiny errors; those in ``exact``
+    (published figures) with the fewest decimals, up to 6, that write them
+    exactly. Flags read "yes" and "no". Missing values (None, NaN) are left
+    blank. Numbers are formatted here, not by tabulate, which would read
+    "1.2e-12" back as a number and round it to 0. A table of something not
+    recorded (None) is a one-line note instead.
     """
     import pandas as pd
     from IPython.display import Markdown
@@ -126,6 +127,8 @@ def markdown_table(df: pd.DataFrame | None, digits: int = 4,
     def spec(c) -> str:
         if c in sci:
             return f".{digits}e"
+        if c in exact:
+            return f".{exact_decimals(df[c], 6)}f"
         return f".{column_decimals(str(c), df[c], digits)}f"
     cells = {c: [_cell(v, spec(c)) for v in df[c]] for c in df.columns}
     numeric = [pd.api.types.is_numeric_dtype(df[c]) and not
