@@ -10,6 +10,7 @@ in display pixels of the figure's dpi; the figures are drawn at their own size
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from pathlib import Path
 
@@ -19,12 +20,14 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 from matplotlib.axis import Tick  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.legend import Legend  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
 import records  # noqa: E402
+import test_plots  # noqa: E402
 from mlp_lab.book import plots  # noqa: E402
 from mlp_lab.config import Config, load_config  # noqa: E402
 
@@ -36,15 +39,8 @@ SLACK = 0.5  # pixels: extents that merely touch do not overlap
 PRINT_WIDTH_IN = (21.0 - 2 * 2.2) / 2.54
 MIN_PRINTED_PT = 6.5
 
-FIGURES = {
-    "sample_grid": lambda r: plots.sample_grid(r.data.samples, r.data.class_names),
-    "normalized_grid": lambda r: plots.normalized_grid(r.data),
-    **{name: getattr(plots, name)
-       for name in ("accuracy_bars", "final_loss_bars", "loss_curves_grid",
-                    "all_loss_curves", "val_accuracy_curves",
-                    "best_model_accuracies", "confusion_matrix_plot")},
-    "all_loss_curves_log": lambda r: plots.all_loss_curves(r, log=True),
-}
+FIGURES = {**test_plots.FIGURES,  # every figure function of plots, and:
+           "all_loss_curves_log": lambda r: plots.all_loss_curves(r, log=True)}
 RECORDS = {
     "default": lambda: records.of_config(Config()),
     "variant": lambda: records.of_config(
@@ -117,6 +113,15 @@ def test_figure_text_is_legible(name, record):
     fig = FIGURES[name](RECORDS[record]())
     assert fig.get_figwidth() <= plots.FIGSIZE[0]
     assert text_problems(fig) == []
+
+
+def test_every_figure_of_plots_is_checked():
+    """A figure function added to plots joins FIGURES, or this fails."""
+    made = {name for name, fn in vars(plots).items()
+            if inspect.isfunction(fn) and fn.__module__ == plots.__name__
+            and not name.startswith("_")
+            and inspect.signature(fn).return_annotation in ("Figure", Figure)}
+    assert made and made <= set(FIGURES), made - set(FIGURES)
 
 
 def test_the_check_sees_overlap_and_overflow():
