@@ -55,7 +55,7 @@ def _archive_failure(archive: Path, url: str, md5: str) -> DataError | None:
     if got == md5:
         return None
     size = archive.stat().st_size
-    archive.unlink()
+    archive.unlink()  # so that no later run finds it, and it fills no disk
     return DataError(
         f"no data: the CIFAR-10 archive downloaded from {url} is damaged or "
         f"incomplete ({size} bytes, MD5 {got} instead of {md5}); it was deleted. "
@@ -67,21 +67,25 @@ def _failure(exc: Exception, root: Path, missing: list[str]) -> DataError:
     from torchvision.datasets import CIFAR10
 
     if isinstance(exc, NETWORK_ERRORS):
-        reason = getattr(exc, "reason", None) or exc
+        # urlopen's URLError wraps the socket's error; HTTPError says the status
+        reason = exc.reason if type(exc) is urllib.error.URLError else exc
         what = (f"{root / FOLDER} lacks or has damaged {', '.join(missing)}, and "
                 if (root / FOLDER).is_dir() else "")
         return DataError(f"no data: {what}CIFAR-10 cannot be downloaded from "
                          f"{CIFAR10.url} ({reason}). Fix: go online and run again, "
                          f"{OFFLINE}.")
-    if isinstance(exc, OSError):
+    archive = root / CIFAR10.filename
+    if isinstance(exc, OSError):  # a full disk, a file where a folder should be
+        _archive_failure(archive, CIFAR10.url, CIFAR10.tgz_md5)  # a partial one
+        where = f" ({exc.filename})" if exc.filename else ""
         return DataError(
             f"no data: cannot write the CIFAR-10 download into {root}: "
-            f"{exc.strerror or exc} ({exc.filename}). Fix: make {root} a writable "
-            f"folder (not a file), {OFFLINE}.")
-    damaged = _archive_failure(root / CIFAR10.filename, CIFAR10.url, CIFAR10.tgz_md5)
+            f"{exc.strerror or exc}{where}. Fix: make {root} a writable folder "
+            f"(not a file) with room for about 350 MB, {OFFLINE}.")
+    damaged = _archive_failure(archive, CIFAR10.url, CIFAR10.tgz_md5)
     return damaged or DataError(
         f"no data: CIFAR-10 could not be prepared in {root} "
-        f"({type(exc).__name__}: {exc}). Fix: delete {root / CIFAR10.filename} and "
+        f"({type(exc).__name__}: {exc}). Fix: delete {archive} and "
         f"{root / FOLDER}, then run again, {OFFLINE}.")
 
 

@@ -255,6 +255,16 @@ def test_no_server_says_how_to_work_offline(project, point, cache_dir, server):
     assert load_data(Config()).sizes() == {"train": 36, "val": 4, "test": 20}
 
 
+def test_a_missing_file_on_the_server_names_the_http_status(project, point, server,
+                                                           cache_dir):
+    url = server.url("moved.tar.gz")
+    point(url)
+    with pytest.raises(DataError, match=f"cannot be downloaded from {url} "
+                       r"\(HTTP Error 404: .*\)\. Fix: go online"):
+        load_data(Config())
+    assert cache_entries(cache_dir) == [] and not (project / "data" / ARCHIVE).exists()
+
+
 def test_an_unwritable_data_folder_names_it(project, point, server, cache_dir):
     """A file where ``data/`` should be (root ignores permissions, a file not)."""
     blocker = project / "data"
