@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from mlp_lab import device
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = """
@@ -41,10 +43,38 @@ def test_the_torch_free_answer_is_torchs():
     assert answer["type"] == answer["torch"]
 
 
-@pytest.mark.parametrize("hidden", ["", "-1", "-1,0"])
-def test_cuda_visible_devices_that_hide_every_gpu_mean_the_cpu(hidden):
-    answer = probe("ask torch", CUDA_VISIBLE_DEVICES=hidden)
-    assert answer["type"] == answer["torch"] == "cpu"
+class OneGpuDriver:
+    """NVML's three calls as a driver with one GPU answers them (CI has none)."""
+
+    def nvmlInit_v2(self):
+        return 0
+
+    def nvmlDeviceGetCount_v2(self, count):
+        count._obj.value = 1
+        return 0
+
+    def nvmlShutdown(self):
+        return 0
+
+
+@pytest.mark.parametrize("hidden, gpus", [(None, 1), ("0", 1), ("GPU-5e1f", 1),
+                                          ("", 0), ("-1", 0), ("-1,0", 0)])
+def test_cuda_visible_devices_that_hide_every_gpu_mean_none(monkeypatch, hidden,
+                                                            gpus):
+    monkeypatch.setattr(device.ctypes, "CDLL", lambda name: OneGpuDriver())
+    if hidden is None:
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    else:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
+    assert device.visible_gpus() == gpus
+
+
+def test_no_nvidia_driver_means_no_gpu(monkeypatch):
+    def missing(name):
+        raise OSError(f"{name}: cannot open shared object file")
+    monkeypatch.setattr(device.ctypes, "CDLL", missing)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert device.visible_gpus() == 0
 
 
 @pytest.mark.parametrize("line, build", [("cuda: Optional[str] = '13.0'", True),

@@ -27,8 +27,10 @@ from torchvision.datasets import CIFAR10
 from cifar_archive import (ARCHIVE, CLASSES, FOLDER, ArchiveServer, batch_files,
                            make_images, write_archive, write_png_tree)
 from mlp_lab import cache
+from mlp_lab.book.narrative import reproducibility_sentence
 from mlp_lab.config import Config
 from mlp_lab.data import DataError, load_data
+from mlp_lab.results import Results
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIR = ("automobile", "cat")  # the default config's classes
@@ -156,6 +158,10 @@ def test_cli_downloads_checks_and_trains_with_no_mlp_lab_data(
     assert record["data"]["location"] == server.url(ARCHIVE)
     assert record["data"]["fingerprint"] == fingerprint(synthetic.images)
     assert record["env"]["device"] == "cpu"
+    said = reproducibility_sentence(Results.from_dict(record), "small.toml")
+    for shown in ("torchvision-cifar10", server.url(ARCHIVE), fingerprint(
+            synthetic.images)):
+        assert shown in said, said  # what the report prints
     # the second process found the files checked, and neither fetched nor wrote
     assert {p: p.stat().st_mtime_ns for p in (copy / "data").rglob("*")} == downloaded
 
@@ -163,12 +169,14 @@ def test_cli_downloads_checks_and_trains_with_no_mlp_lab_data(
 def test_the_pipeline_selects_by_name_splits_and_normalizes(synthetic, server,
                                                            project, point):
     point(server.url(ARCHIVE))
-    data = load_data(Config(image_size=32, sizes=(3072, 8, 2)))
+    cfg = Config(image_size=32, sizes=(3072, 8, 2))  # 32 x 32: no resize here
+    data = load_data(cfg)
     train = selected(synthetic.images.train, synthetic.images.train_labels)
     test = selected(synthetic.images.test, synthetic.images.test_labels)
-    perm = torch.randperm(40, generator=torch.Generator().manual_seed(42))
-    assert torch.equal(data.images["train"], torch.from_numpy(train)[perm[:36]])
-    assert torch.equal(data.images["val"], torch.from_numpy(train)[perm[36:]])
+    perm = torch.randperm(40, generator=torch.Generator().manual_seed(cfg.split_seed))
+    n_train = round(40 * cfg.train_fraction)
+    assert torch.equal(data.images["train"], torch.from_numpy(train)[perm[:n_train]])
+    assert torch.equal(data.images["val"], torch.from_numpy(train)[perm[n_train:]])
     assert torch.equal(data.images["test"], torch.from_numpy(test))
     assert data.labels["test"].tolist() == [0] * 10 + [1] * 10
     x = data.images["train"].numpy().astype(np.float64) / 255
@@ -211,18 +219,9 @@ def cut_off(srv, synthetic):
     return f"{len(synthetic.archive) // 2} bytes, MD5 "
 
 
-FAULTS = {
-    "bad md5": (corrupt, "archive downloaded from {url} is damaged or incomplete"
-                " ({detail}", "Fix: run again to download it afresh"),
-    "cut off": (cut_off, "archive downloaded from {url} is damaged or incomplete"
-                " ({detail}", "Fix: run again to download it afresh"),
-}
-
-
-@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize("plant", [corrupt, cut_off], ids=["bad md5", "cut off"])
 def test_a_damaged_download_is_deleted_and_the_next_run_succeeds(
-        fault, synthetic, server, project, point, cache_dir):
-    plant, *fragments = FAULTS[fault]
+        plant, synthetic, server, project, point, cache_dir):
     url = server.url(ARCHIVE)
     point(url)
     detail = plant(server, synthetic)
@@ -230,8 +229,8 @@ def test_a_damaged_download_is_deleted_and_the_next_run_succeeds(
         load_data(Config())
     message = str(err.value)
     assert "\n" not in message and "MLP_LAB_DATA" in message
-    for fragment in fragments:
-        assert fragment.format(url=url, detail=detail) in message, message
+    assert (f"archive downloaded from {url} is damaged or incomplete ({detail}"
+            in message and "Fix: run again to download it afresh" in message)
     assert not (project / "data" / ARCHIVE).exists()
     assert not (project / "data" / FOLDER).exists()
     assert cache_entries(cache_dir) == []
