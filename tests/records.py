@@ -8,6 +8,7 @@ trainers that agree and trainers that do not.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from mlp_lab.config import Config, Setting
@@ -54,9 +55,12 @@ ENV = Environment(python="3.11.7", torch="2.14.1", torchvision="0.29.1",
 
 
 def results(settings=None, confusion=((90, 10), (30, 70)), best="auto",
-            test_acc=0.8, cfg: Config | None = None, **data_kw) -> Results:
-    """A record of ``settings``; the best is chosen as experiments does (highest
-    validation accuracy, first on ties, diverged never) unless given."""
+            test_acc=0.8, cfg: Config | None = None, device: str = "cpu",
+            **data_kw) -> Results:
+    """A record of ``settings`` computed on ``device`` (the record key names it:
+    a record to be loaded on this machine gives ``device.device_type()``); the
+    best is chosen as experiments does (highest validation accuracy, first on
+    ties, diverged never) unless given."""
     settings = settings if settings is not None else [setting()]
     if best == "auto":
         ok = [i for i, s in enumerate(settings) if not s.diverged]
@@ -66,7 +70,8 @@ def results(settings=None, confusion=((90, 10), (30, 70)), best="auto",
         train_acc=settings[best].train_acc, val_acc=settings[best].val_acc)
     cfg = cfg or Config(epochs=len(settings[0].train_loss_sgd), settings=tuple(
         Setting(s.lr, s.momentum, s.weight_decay) for s in settings))
-    return Results(cfg, data(**data_kw), settings, b, ENV)
+    return Results(cfg, data(**data_kw), settings, b,
+                   dataclasses.replace(ENV, device=device))
 
 
 def curve(start: float, end: float, epochs: int, wiggle: float = 0.0) -> list[float]:

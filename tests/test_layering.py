@@ -113,10 +113,11 @@ import sys
 sys.path.insert(0, {str(ROOT / "tests")!r})
 import records
 from mlp_lab.config import load_config
+from mlp_lab.device import device_type
 from mlp_lab.results import save_record
 save_record(load_config(), records.results(
     [records.setting(), records.setting(momentum=0.9, val_acc=0.91)],
-    cfg=load_config()))
+    cfg=load_config(), device=device_type()))
 from mlp_lab.book import fmt, narrative, original, plots, report, speedtext, tables
 C, R, F = report.setup()
 assert R.best.index == 1, R.best
