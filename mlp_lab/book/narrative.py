@@ -17,6 +17,7 @@ from .. import cache
 from ..config import model_name, setting_label
 from ..results import Results
 from .fmt import num, pct, points, sci
+from .places import shown_place
 
 
 def roughness(losses: list[float]) -> float:
@@ -148,10 +149,11 @@ def normalization_sentence(means: list[float], stds: list[float]) -> str:
 
 def reproducibility_sentence(res: Results, config_file: str) -> str:
     """Everything a render's numbers depend on, in one paragraph: data source
-    and fingerprint, config, seeds, device, versions, the library's code hash."""
+    and fingerprint, config, seeds, device, versions, the library's code hash.
+    The data's place is printed as :func:`~.places.shown_place` gives it."""
     d, e, c = res.data, res.env, res.config
     return (f"Every number here was computed from the {d.source} images at "
-            f"{d.location} ({d.n_files} files, content fingerprint "
+            f"{shown_place(d.location)} ({d.n_files} files, content fingerprint "
             f"{d.fingerprint}) with the configuration \"{c.name}\" ({config_file}), "
             f"split seed {c.split_seed} and model seed {e.seed}, in {e.dtype} on "
             f"{e.device} ({e.device_name}), with Python {e.python}, PyTorch "
