@@ -106,6 +106,8 @@ def test_chapter_executes_with_the_variant_config(chapter, variant_env):
         assert ("Model 3 (lr=10, momentum=0, weight_decay=0) diverged (its training "
                 "loss became NaN in epoch 1 of 1") in prose
         assert "validation accuracy was Model 3" not in prose
+    if chapter == REPORT:  # stated once in full; referred to after that
+        assert prose.count("The best setting by validation accuracy was") == 1
 
 
 def test_book_lists_existing_chapters_index_first():
@@ -237,6 +239,17 @@ def test_chapters_open_with_the_shared_setup_and_use_what_it_imports(chapter):
     unused = {n for n in defined - {"C", "R", "F", "report"}  # the setup line
               if not re.search(rf"\b{n}\b", later)}
     assert not unused, f"{chapter}: setup defines unused {sorted(unused)}"
+
+
+def test_the_best_model_sentence_is_stated_once_per_edition():
+    """In full once (the key results); the selection and answer (f) refer to
+    it. The book's chapters together, and the report, each state it once."""
+    def count(docs):
+        return sum(len(re.findall(r"\bN\.best_sentence\(", _source(d)))
+                   for d in docs)
+    assert count([REPORT]) == 1 and count(CHAPTERS) == 1
+    assert "N.best_sentence(" in (PROJECT_ROOT / "book" / "parts" /
+                                  "_key-results.qmd").read_text()
 
 
 def test_no_inline_expression_decides_with_if_else():

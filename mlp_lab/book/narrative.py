@@ -175,12 +175,30 @@ def provenance_note(res: Results) -> str:
 # ------------------------------------------------------------------ results
 
 def best_sentence(res: Results) -> str:
-    """One sentence on the selected model, or on the absence of one."""
+    """One sentence on the selected model, or on the absence of one: stated
+    once, in the key results; later text refers to it (:func:`selected_sentence`,
+    :func:`selected_model`)."""
     if res.best is None:
         return "No setting converged (all diverged), so no model was selected."
     b = res.best
     return (f"The best setting by validation accuracy was {describe(b.index, res)}:"
             f" {pct(b.val_acc)} validation and {pct(b.test_acc)} test accuracy.")
+
+
+def selected_sentence(res: Results) -> str:
+    """Which model the selection chose, by name only (the key results state it
+    in full)."""
+    if res.best is None:
+        return "No setting converged (all diverged), so no model was selected."
+    return f"Validation accuracy selected {model_name(res.best.index)}."
+
+
+def selected_model(res: Results) -> str:
+    """'the selected model, Model 4', or why there is none: a noun phrase that
+    refers to the selection."""
+    if res.best is None:
+        return "no model: every setting diverged, so none was selected"
+    return f"the selected model, {model_name(res.best.index)}"
 
 
 def lowest_loss_sentence(res: Results, f: Findings) -> str:
