@@ -40,12 +40,13 @@ window.addEventListener("load", () => {
                            - kids[n - 5].getBoundingClientRect().right});
   }
   const em = parseFloat(getComputedStyle(document.body).fontSize);
-  document.body.dataset.measure = JSON.stringify({em, rows});
+  const page = document.documentElement.scrollWidth, view = window.innerWidth;
+  document.body.dataset.measure = JSON.stringify({em, rows, page, view});
 });
 </script>"""
 
 
-def quarto_like_page(css: str) -> str:
+def quarto_like_page(css: str, width: int = 700) -> str:
     """The equations partial as Quarto's HTML shows it (numbers 2.1, 2.2, ...)."""
     pypandoc = pytest.importorskip("pypandoc")
     labels = []
@@ -63,21 +64,24 @@ def quarto_like_page(css: str) -> str:
                   html, flags=re.DOTALL)
     assert next(blocks, None) is None and labels, labels
     return (f"<!doctype html><html><head><meta charset='utf-8'><style>{css}"
-            f"</style></head><body style='width:700px;font-size:16px'>{html}"
+            f"</style></head><body style='width:{width}px;font-size:16px'>{html}"
             f"{MEASURE}</body></html>")
 
 
-def measure(tmp_path, css: str) -> dict:
-    """Gaps (px) above and below each numbered equation and before its number."""
+def measure(tmp_path, css: str, width: int = 700, window: int = 1000) -> dict:
+    """Gaps (px) above and below each numbered equation and before its number,
+    and the page's scroll width against the window's, for a text ``width``
+    in a ``window`` that wide (headless Chromium's narrowest is 500 px)."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("no chromium: apt-get install chromium to measure the page")
     page = tmp_path / f"page{len(list(tmp_path.iterdir()))}.html"
-    page.write_text(quarto_like_page(css), encoding="utf-8")
+    page.write_text(quarto_like_page(css, width), encoding="utf-8")
     out = subprocess.run(
         [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
          "--disable-background-networking", "--disable-component-update",
          "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+         f"--window-size={window},900",
          "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
         capture_output=True, text=True, timeout=120)
     found = re.search(r'data-measure="([^"]*)"', out.stdout)
@@ -98,6 +102,16 @@ def test_display_equations_get_the_spacing_of_the_pdf(tmp_path):
         assert row["above"] > bare["above"] and row["below"] > bare["below"]
         assert row["number_gap"] > bare["number_gap"], (row, bare)
     assert len(styled["rows"]) == 3
+
+
+def test_a_wide_equation_scrolls_by_itself_on_a_phone(tmp_path):
+    """In a column narrower than the formulas (a phone), the page itself does
+    not scroll sideways; without the style sheet it does."""
+    bare = measure(tmp_path, "", width=300, window=500)
+    assert bare["page"] > bare["view"], bare
+    styled = measure(tmp_path, CSS.read_text(encoding="utf-8"), width=300,
+                     window=500)
+    assert styled["page"] <= styled["view"], styled
 
 
 def test_style_sheet_rules_for_display_equations():
