@@ -5,10 +5,12 @@ Quarto's post-render step book/_postrender.py)."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from mlp_lab.book import editions
@@ -67,6 +69,20 @@ def test_both_rendered_the_link_shows_and_the_pdf_is_copied(tmp_path):
     assert copy.read_bytes() == b"%PDF-1.7 newer"
     assert (root / "_book" / "index.html").read_text(encoding="utf-8") == html
     assert not [p for p in (root / "_book").iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("tag", ['<p id="report-link" hidden="">',
+                                 '<p hidden id="report-link" class="x">'])
+def test_the_link_shows_however_the_page_writes_the_attribute(tmp_path, tag):
+    """As the source has it, as an HTML serializer may write it (hidden=""),
+    in any attribute order; other hidden elements stay hidden."""
+    root = _project(tmp_path, book=True, report=True)
+    index = root / "_book" / "index.html"
+    index.write_text(f'<div hidden>other</div>{tag}the report</p>')
+    editions.link_report(root / "_book", root / "_report")
+    html = index.read_text()
+    assert html.startswith("<div hidden>other</div>")
+    assert re.search(r'<p [^>]*id="report-link"', html) and html.count("hidden") == 1
 
 
 def test_without_a_report_or_a_book_nothing_is_linked(tmp_path):

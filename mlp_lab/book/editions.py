@@ -23,7 +23,8 @@ from ..cache import PROJECT_ROOT
 BOOK_DIR, REPORT_DIR = "_book", "_report"
 REPORT_PDF = "report.pdf"  # its name in the report's and the book's folders
 LINK_ID = 'id="report-link"'
-HIDDEN_LINK = re.compile(rf'(<p\b[^>]*\b{LINK_ID}[^>]*?)\s+hidden(?:="[^"]*")?')
+LINK_TAG = re.compile(rf"<p\b[^>]*\b{LINK_ID}[^>]*>")
+HIDDEN = re.compile(r'\s+hidden(?:=(?:""|"hidden"))?(?=[\s/>])')
 
 
 def link_report(book: Path, report: Path) -> str:
@@ -34,12 +35,13 @@ def link_report(book: Path, report: Path) -> str:
     if not (index.is_file() and pdf.is_file()):
         return "mlp_lab editions: no rendered report and book to link"
     html = index.read_text(encoding="utf-8")
-    if LINK_ID not in html:
+    tag = LINK_TAG.search(html)
+    if tag is None:
         return (f"mlp_lab editions: {book.name}/index.html has no report link "
                 f"(index.qmd lost its <p {LINK_ID} hidden>)")
+    shown = html[:tag.start()] + HIDDEN.sub("", tag.group(0)) + html[tag.end():]
     _replace(book / REPORT_PDF, pdf.read_bytes(), 0o644)
-    _replace(index, HIDDEN_LINK.sub(r"\1", html, count=1).encode("utf-8"),
-             index.stat().st_mode)
+    _replace(index, shown.encode("utf-8"), index.stat().st_mode)
     return f"mlp_lab editions: the book links the report ({book.name}/{REPORT_PDF})"
 
 
