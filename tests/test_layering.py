@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "mlp_lab"
 # The reporting layer: works on the results record, imports no torch.
 REPORTING = ("book.fmt", "book.narrative", "book.original", "book.speedtext",
-             "book.tables", "book.plots", "book.report")
+             "book.tables", "book.plots", "book.report", "book.places")
 ENTRY_POINTS = ("cli", "__main__")
 
 
@@ -75,7 +75,7 @@ def test_the_reporting_layer_imports_no_torch_and_no_benchmark_code(module):
     assert not [m for m in ours if part(m) == "speed"]
     # only what is torch-free itself, or (report) the fallback when no record
     torch_free = {"config", "errors", "cache", "sources", "results", "timing"}
-    allowed = torch_free | {f"book.{m}" for m in ("fmt", "narrative")} | (
+    allowed = torch_free | {f"book.{m}" for m in ("fmt", "narrative", "places")} | (
         {"experiments"} if module == "book.report" else set())
     assert ours <= allowed, ours - allowed
 

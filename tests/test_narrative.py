@@ -45,6 +45,8 @@ def test_sentences_of_a_normal_render(five):
         "The best setting by validation accuracy was Model 4 (lr=0.01, "
         "momentum=0.85, weight_decay=0.01): 91.8% validation and 91.7% test "
         "accuracy.")
+    assert N.selected_sentence(five) == "Validation accuracy selected Model 4."
+    assert N.selected_model(five) == "the selected model, Model 4"
     assert N.lowest_loss_sentence(five, f) == (
         "the lowest is reached by Model 3 (lr=0.01, momentum=0.85, "
         "weight_decay=0), at 0.0584")
@@ -131,6 +133,8 @@ def test_everything_diverged():
     f = N.findings(res)
     assert res.best is None and f.lowest_loss is None and f.largest_gap is None
     assert N.best_sentence(res).startswith("No setting converged")
+    assert N.selected_sentence(res).startswith("No setting converged")
+    assert N.selected_model(res).startswith("no model: every setting diverged")
     assert N.lowest_loss_sentence(res, f).startswith("no setting converged")
     assert N.test_vs_val_sentence(res) == "No model was selected, so none was tested."
     assert N.confusion_sentence(res).startswith("no model was selected")
@@ -198,8 +202,9 @@ def test_roughness_of_a_smooth_and_a_jumpy_curve():
 
 def test_reproducibility_sentence_names_data_config_seeds_and_versions(five):
     text = N.reproducibility_sentence(five, "configs/x.toml")
-    for part in ("imagefolder images at /data/cifar10-jpg (1200 files, content "
-                 "fingerprint abcd)", '"car vs cat, 16x16" (configs/x.toml)',
+    assert five.data.location == "/data/cifar10-jpg"  # printed by its name only
+    for part in ("imagefolder images at \N{HORIZONTAL ELLIPSIS}/cifar10-jpg (1200 "
+                 "files, content fingerprint abcd)", '"car vs cat, 16x16" (configs/x.toml)',
                  "split seed 42 and model seed 265", "in float64 on cpu",
                  "Python 3.11.7, PyTorch 2.14.1 and torchvision 0.29.1"):
         assert part in text, part

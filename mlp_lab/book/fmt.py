@@ -14,6 +14,7 @@ import numbers
 from typing import TYPE_CHECKING
 
 from ..config import Config, model_name
+from .places import shown_place
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -146,6 +147,7 @@ def config_toml(cfg: Config):
         return json.dumps(list(v) if isinstance(v, tuple) else v)
 
     d = cfg.to_dict()
+    d["data_dir"] = shown_place(d["data_dir"])  # never this machine's layout
     settings = d.pop("settings")
     lines = [f"{k} = {value(v)}" for k, v in d.items()]
     for s in settings:

@@ -17,6 +17,7 @@ from .. import cache
 from ..config import model_name, setting_label
 from ..results import Results
 from .fmt import num, pct, points, sci
+from .places import shown_place
 
 
 def roughness(losses: list[float]) -> float:
@@ -183,10 +184,11 @@ def normalization_sentence(means: list[float], stds: list[float]) -> str:
 
 def reproducibility_sentence(res: Results, config_file: str) -> str:
     """Everything a render's numbers depend on, in one paragraph: data source
-    and fingerprint, config, seeds, device, versions, the library's code hash."""
+    and fingerprint, config, seeds, device, versions, the library's code hash.
+    The data's place is printed as :func:`~.places.shown_place` gives it."""
     d, e, c = res.data, res.env, res.config
     return (f"Every number here was computed from the {d.source} images at "
-            f"{d.location} ({d.n_files} files, content fingerprint "
+            f"{shown_place(d.location)} ({d.n_files} files, content fingerprint "
             f"{d.fingerprint}) with the configuration \"{c.name}\" ({config_file}), "
             f"split seed {c.split_seed} and model seed {e.seed}, in {e.dtype} on "
             f"{e.device} ({e.device_name}), with Python {e.python}, PyTorch "
@@ -208,12 +210,30 @@ def provenance_note(res: Results) -> str:
 # ------------------------------------------------------------------ results
 
 def best_sentence(res: Results) -> str:
-    """One sentence on the selected model, or on the absence of one."""
+    """One sentence on the selected model, or on the absence of one: stated
+    once, in the key results; later text refers to it (:func:`selected_sentence`,
+    :func:`selected_model`)."""
     if res.best is None:
         return "No setting converged (all diverged), so no model was selected."
     b = res.best
     return (f"The best setting by validation accuracy was {describe(b.index, res)}:"
             f" {pct(b.val_acc)} validation and {pct(b.test_acc)} test accuracy.")
+
+
+def selected_sentence(res: Results) -> str:
+    """Which model the selection chose, by name only (the key results state it
+    in full)."""
+    if res.best is None:
+        return "No setting converged (all diverged), so no model was selected."
+    return f"Validation accuracy selected {model_name(res.best.index)}."
+
+
+def selected_model(res: Results) -> str:
+    """'the selected model, Model 4', or why there is none: a noun phrase that
+    refers to the selection."""
+    if res.best is None:
+        return "no model: every setting diverged, so none was selected"
+    return f"the selected model, {model_name(res.best.index)}"
 
 
 def lowest_loss_sentence(res: Results, f: Findings) -> str:
