@@ -1,0 +1,62 @@
+"""Who the hand-in is by, and how the work was divided: one place, ``_quarto.yml``.
+
+``author:`` holds one name or a YAML list of names (Quarto's own key, which
+the book's title page, the report's title block and the notebooks all show);
+``handin: division:`` holds an optional paragraph on who did what, which the
+report prints. No torch: the report reads this while it renders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from ..cache import PROJECT_ROOT
+
+QUARTO_YML = "_quarto.yml"
+
+
+def project_meta(root: Path = PROJECT_ROOT) -> dict:
+    """The top-level keys of ``root/_quarto.yml``."""
+    meta = yaml.safe_load((Path(root) / QUARTO_YML).read_text(encoding="utf-8"))
+    return meta if isinstance(meta, dict) else {}
+
+
+def authors(meta: dict) -> list[str]:
+    """The author names: ``author:`` as one string, a list of strings, or a
+    list of Quarto author objects (``- name: ...``)."""
+    raw = meta.get("author") or []
+    items = raw if isinstance(raw, list) else [raw]
+    names = [item.get("name") if isinstance(item, dict) else item for item in items]
+    return [str(n).strip() for n in names if n and str(n).strip()]
+
+
+def author_line(names: list[str]) -> str:
+    """"A", "A and B", "A, B and C"."""
+    if len(names) < 2:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def division(meta: dict) -> str:
+    """The paragraph on how the authors divided the work ("" when not given)."""
+    handin = meta.get("handin") or {}
+    text = handin.get("division") if isinstance(handin, dict) else None
+    return " ".join(str(text).split()) if text else ""
+
+
+def division_warning(meta: dict) -> str | None:
+    """A warning when two or more authors give no division of labour."""
+    names = authors(meta)
+    if len(names) >= 2 and not division(meta):
+        return (f"{len(names)} authors ({author_line(names)}) but no paragraph on "
+                f"how you divided the work: the course asks for one. Add it "
+                f"as 'handin: division:' in {QUARTO_YML}")
+    return None
+
+
+def division_markdown(meta: dict | None = None) -> str:
+    """The report's section on the division of labour, or "" without one."""
+    text = division(project_meta() if meta is None else meta)
+    return f"# Division of work\n\n{text}\n" if text else ""

@@ -1,0 +1,197 @@
+"""Part B, ``gradient_descent.ipynb``: data, MLP, two trainers, selection, test.
+
+Cells in the assignment's order; every computation is the library's own code
+(data preparation, ``MyMLP``, ``train``, ``train_manual_update``, the setting
+loop, selection, test), run under the same thread count, seeds, dtype, split
+and batch order, so the executed notebook's numbers are the results record's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import nbformat
+
+from ..config import Config
+from . import prose
+from .cells import IMPORTS, code, glue, md, notebook, title
+
+PLOT_IMPORTS = """
+import functools
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+
+%matplotlib inline"""
+
+SETTINGS = """
+torch.set_num_threads(THREADS)  # the record's thread count: same last bits
+torch.set_default_dtype(getattr(torch, cfg.dtype))
+DTYPE = torch.get_default_dtype()
+for i, s in enumerate(cfg.settings):
+    print(f"{model_name(i)}: {setting_label(s)}")
+print(f"{cfg.epochs} epochs, batch size {cfg.batch_size}, seed {cfg.seed} before "
+      f"each model is created, {cfg.dtype}, layers {cfg.sizes}")"""
+
+CIFAR_DIR = '''
+def cifar_dir() -> Path:
+    """Where torchvision downloads CIFAR-10: data/ beside this notebook."""
+    return Path("data").resolve()'''
+
+LOAD = """
+with pinned():  # one intra-op thread: the statistics do not depend on cores
+    entry = _build(cfg, data_root(cfg))
+data = PreparedData(entry["images"], entry["labels"], entry["mean"], entry["std"],
+                    tuple(cfg.class_names), entry["provenance"])
+p = data.provenance
+if p["source"] == "imagefolder":
+    print(f"Data source: the ImageFolder tree {p['location']} (MLP_LAB_DATA), "
+          f"{p['n_files']} image files, fingerprint {p['fingerprint']}")
+else:
+    print(f"Data source: the canonical CIFAR-10, downloaded by torchvision "
+          f"from {p['location']}, fingerprint {p['fingerprint']}")
+for split, n in data.counts().items():
+    print(f"{split:>5}: " + ", ".join(f"{k} {c}" for k, c in zip(n, data.class_names)))"""
+
+NORMALIZE = """
+mean, std = data.normalized_moments("train")
+print("training split, per channel: mean", [round(v, 4) for v in data.mean.tolist()],
+      "std", [round(v, 4) for v in data.std.tolist()])
+print("after normalization: mean", [round(v, 4) for v in mean],
+      "std", [round(v, 4) for v in std])
+summary = SimpleNamespace(samples=data.samples(SAMPLES_PER_CLASS).numpy(),
+                          mean=data.mean.tolist(), std=data.std.tolist(),
+                          class_names=list(data.class_names))
+normalized_grid(summary)"""
+
+TRAIN = """
+@contextmanager
+def print_losses(desc, total):
+    \"\"\"Progress of one training: its loss every 10th and the last epoch.\"\"\"
+    def hook(epoch, loss):
+        if (epoch + 1) % 10 == 0 or epoch + 1 == total:
+            print(f"{desc}  epoch {epoch + 1:3d}/{total}  loss {loss:.5f}")
+    yield hook
+
+
+outcomes = [train_setting(cfg, s, data, print_losses) for s in cfg.settings]
+settings = [r for r, _ in outcomes]"""
+
+COMPARE = """
+for i, s in enumerate(settings):
+    print(f"{model_name(i)}: max |loss SGD - loss manual| = {s.max_abs_diff_loss:.3g}, "
+          f"max |weights SGD - weights manual| = {s.max_abs_diff_params:.3g}, "
+          f"identical: {s.identical}, train acc {s.train_acc:.4f}, "
+          f"val acc {s.val_acc:.4f}")"""
+
+SELECT = """
+best = select_best(settings)
+best_eval = None if best is None else evaluate_best(
+    cfg, best, outcomes[best][1], settings[best], data)
+if best_eval is None:
+    print("Every setting diverged: no model to test.")
+else:
+    print(f"Selected: {model_name(best)} ({setting_label(settings[best])}), "
+          f"validation accuracy {best_eval.val_acc:.4f}")
+    print(f"Test accuracy {best_eval.test_acc:.4f}; confusion matrix "
+          f"(rows true, columns predicted; {', '.join(cfg.class_names)}): "
+          f"{best_eval.confusion}")
+R = SimpleNamespace(settings=settings, best=best_eval,
+                    data=SimpleNamespace(class_names=list(cfg.class_names)),
+                    losses_identical=all(s.max_abs_diff_loss == 0 for s in settings))"""
+
+# The numbers the report shows, at full precision (repr), for comparison.
+FINAL = """
+final = {"final_loss_sgd": [s.train_loss_sgd[-1] for s in settings],
+         "final_loss_manual": [s.train_loss_manual[-1] for s in settings],
+         "train_acc": [s.train_acc for s in settings],
+         "val_acc": [s.val_acc for s in settings],
+         "best": best,
+         "test_acc": None if best_eval is None else best_eval.test_acc,
+         "confusion": None if best_eval is None else best_eval.confusion}
+final"""
+
+FIGURES = (("results-training", "fig-accuracy", "accuracy_bars"),
+           ("results-training", "fig-final-loss", "final_loss_bars"),
+           ("results-training", "fig-loss-grid", "loss_curves_grid"),
+           ("results-training", "fig-all-losses", "all_loss_curves"),
+           ("results-selection", "fig-best", "best_model_accuracies"),
+           ("results-selection", "fig-confusion", "confusion_matrix_plot"))
+
+
+def config_cell(cfg: Config) -> nbformat.NotebookNode:
+    """This edition's fields, one per line, as the library's config holds them."""
+    fields = "".join(f"    {k}={getattr(cfg, k)!r},\n"
+                     for k in (f.name for f in dataclasses.fields(cfg)))
+    return glue(f"cfg = SimpleNamespace(\n{fields})\n" + SETTINGS)
+
+
+def _figures() -> list[nbformat.NotebookNode]:
+    out = []
+    for n, (partial, label, fn) in enumerate(FIGURES, 1):
+        out += [glue(f"{fn}(R)"),
+                md(f"**Figure {n}.** {prose.caption(partial, label)}")]
+    return out
+
+
+def cells(cfg: Config, names: list[str], ns: dict) -> list[nbformat.NotebookNode]:
+    """The cells of Part B for ``cfg``, by ``names``."""
+    def text(partial: str, heading: str | None = None):
+        return md(prose.markdown(prose.section(partial, heading), ns))
+    pair = " vs ".join(cfg.class_names)
+    return [
+        title("Part B: gradient descent", names,
+              f"{pair}, {cfg.image_size}x{cfg.image_size} pixels ({cfg.name})."),
+        md("## Threads, seeds and dtype"),
+        code("threads.THREADS", "threads.pinned", "config.Setting",
+             "config.model_name", "config.setting_label",
+             before=IMPORTS + "\n" + PLOT_IMPORTS),
+        config_cell(cfg),
+        md("## Data"), text("approach", "Data"),
+        code("errors.DataError", "sources.IMAGE_SUFFIXES", "sources.CIFAR_URL",
+             "sources.data_root", "sources.missing_data", "sources._class_files",
+             "sources.folder_listing", before=CIFAR_DIR),
+        code("images._resize", "images._decode_one", "images._decode_all",
+             "images._read_folder", "images._read_cifar", "images.read_images"),
+        code("data.SPLITS", "data.split_indices", "data.channel_stats",
+             "data._build", "data.Batches", "data.PreparedData"),
+        glue(LOAD),
+        code("book.plots.FIGSIZE", "book.plots.STYLE", "book.plots.styled",
+             "book.plots._figure", "book.plots.sample_grid", "book.plots.normalized",
+             "book.plots.normalized_grid", "experiments.SAMPLES_PER_CLASS"),
+        glue("sample_grid(data.samples(SAMPLES_PER_CLASS).numpy(), data.class_names)"),
+        glue(NORMALIZE),
+        md("## Model"), text("approach", "Model"),
+        code("models.default_dtype", "models.MyMLP", "models.make_model"),
+        md("## Two trainers"), text("approach", "Two trainers, one result"),
+        code("trainers.EpochHook", "trainers.default_device", "trainers.run_epoch",
+             "trainers._loop", "trainers.train"),
+        text("update-rule"),
+        code("trainers.sgd_optimizer", "trainers.sgd_update",
+             "trainers.train_manual_update"),
+        code("trainers.predict", "trainers.accuracy", "trainers.confusion_matrix"),
+        md("## Training every setting with both trainers"),
+        code("timing.timed", "results.SettingResult", "experiments.Progress",
+             "experiments._max_abs_diff", "experiments.train_setting",
+             "experiments._train_setting"),
+        glue(TRAIN), glue(COMPARE),
+        md("## Model selection and test"), text("approach", "Model selection"),
+        code("results.BestModel", "experiments.select_best",
+             "experiments.evaluate_best"),
+        glue(SELECT),
+        code("book.plots.TRAINERS", "book.plots.HATCH", "book.plots.MARKERS",
+             "book.plots.LABEL_BOX", "book.plots._finite_points", "book.plots._bars",
+             "book.plots.percent_limits", "book.plots.accuracy_bars",
+             "book.plots.final_loss_bars", "book.plots.loss_curves_grid",
+             "book.plots._model_curves", "book.plots.all_loss_curves",
+             "book.plots._no_best", "book.plots.best_model_accuracies",
+             "book.plots.confusion_matrix_plot"),
+        *_figures(),
+        md("## The final numbers, at full precision"),
+        glue(FINAL),
+    ]
+
+
+def build(cfg: Config, names: list[str], ns: dict) -> nbformat.NotebookNode:
+    return notebook(cells(cfg, names, ns))
