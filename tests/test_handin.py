@@ -22,17 +22,19 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient.exceptions import CellExecutionError
 
 from mlp_lab import cli
+from mlp_lab.book import bookcheck
 from mlp_lab.cache import PROJECT_ROOT
 from mlp_lab.config import load_config
 from mlp_lab.handin import authors, build, parta, partb, prose
 from mlp_lab.results import load_record
+from test_book import _data_env  # the real images, or skip
 
 SMALL = PROJECT_ROOT / "tests" / "handin_small.toml"
-VARIANT = PROJECT_ROOT / "tests" / "book_variant_small.toml"
+VARIANT = PROJECT_ROOT / "configs" / "airplane-bird-32.toml"
 NOTEBOOKS = ("backpropagation.ipynb", "gradient_descent.ipynb")
+PAIR = ["Ada Lovelace", "Alan Turing"]
 
 # A kernel in which importing mlp_lab fails, whatever else is installed.
 BLOCKER = '''
@@ -69,16 +71,6 @@ def main_test(backprop_fn, model):
 '''
 
 
-def _data_env() -> dict:
-    data = os.environ.get("MLP_LAB_DATA")
-    if data:
-        return {"MLP_LAB_DATA": str(Path(data).expanduser().resolve())}
-    if (PROJECT_ROOT / "data" / "cifar-10-batches-py").is_dir():
-        return {}
-    pytest.skip("no data: set MLP_LAB_DATA to an ImageFolder tree (e.g. "
-                "../shared/data/cifar10-jpg) or download CIFAR-10 into data/")
-
-
 def _path_without_quarto() -> str:
     return os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
                            if not (Path(p) / "quarto").exists())
@@ -98,10 +90,14 @@ def handin(tmp_path_factory):
     env = {**_data_env(), "MLP_LAB_CACHE": str(tmp / "cache"),
            "PYTHONPATH": str(blocker), "PATH": _path_without_quarto(),
            "OMP_NUM_THREADS": "1"}
+    project = tmp / "project"  # a pair of authors who forgot the division
+    project.mkdir()
+    (project / "_quarto.yml").write_text(f"author: {PAIR!r}\nhandin:\n  division: ''\n")
     err = io.StringIO()
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)
+        mp.setattr(authors, "PROJECT_ROOT", project)
         with contextlib.redirect_stderr(err):
             rc = cli.main(["handin", "--config", str(SMALL), "--out", str(out)])
         record = load_record(load_config())
@@ -117,8 +113,8 @@ def test_without_quarto_the_notebooks_and_readme_are_written_and_it_fails(handin
     assert "report.pdf needs Quarto" in handin["stderr"]
     assert set(handin["nbs"]) == set(NOTEBOOKS)
     readme = (handin["out"] / "README.txt").read_text()
-    assert "handin_small.toml" in readme and "imagefolder" in readme.lower() \
-        or "torchvision" in readme
+    assert "handin_small.toml" in readme and "Ada Lovelace and Alan Turing" in readme
+    assert re.search(r"Data: (imagefolder|torchvision-cifar10) ", readme)
     assert not (handin["out"] / "handin.zip").exists()
 
 
@@ -176,11 +172,12 @@ def test_part_b_numbers_equal_the_record(handin):
     assert "Data source: " in _outputs(nb)
 
 
-def test_first_cells_show_the_authors(handin):
-    line = authors.author_line(authors.authors(authors.project_meta()))
+def test_first_cells_show_the_authors_and_the_missing_division_warns(handin):
     for nb in handin["nbs"].values():
         assert nb.cells[0].cell_type == "markdown"
-        assert f"**Authors:** {line}" in nb.cells[0].source
+        assert "**Authors:** Ada Lovelace and Alan Turing" in nb.cells[0].source
+    assert re.search(r"^warning: 2 authors .*no paragraph on how you divided",
+                     handin["stderr"], re.MULTILINE)
 
 
 # ---------------------------------------------------------------- the config
@@ -198,7 +195,9 @@ def _default_words(text: str) -> list[str]:
 def test_the_variant_notebooks_name_none_of_the_defaults(tmp_path, monkeypatch):
     for k, v in _data_env().items():
         monkeypatch.setenv(k, v)
-    monkeypatch.setenv("MLP_LAB_CONFIG", str(VARIANT))
+    variant = tmp_path / "variant.toml"  # the shipped variant, on little data
+    variant.write_text("limit_per_class = 30\nepochs = 1\n" + VARIANT.read_text())
+    monkeypatch.setenv("MLP_LAB_CONFIG", str(variant))
     monkeypatch.setenv("MLP_LAB_CACHE", str(tmp_path / "cache"))
     cfg = load_config()
     ns = prose.namespace()
@@ -234,10 +233,20 @@ def test_two_authors_without_a_division_paragraph_warn():
     assert authors.division_markdown(pair) == ""
 
 
-def test_the_report_prints_the_division_and_quarto_reads_the_authors():
-    report = (PROJECT_ROOT / "report.qmd").read_text()
-    assert "authors.division_markdown()" in report
-    meta = authors.project_meta()
+def test_the_report_prints_the_division_when_one_is_given(tmp_path, monkeypatch):
+    """The report's own chunk, run on a project whose _quarto.yml has one."""
+    chunk = next(c for c in bookcheck.read_chapter(PROJECT_ROOT / "report.qmd").cells
+                 if "division" in c.source)
+    (tmp_path / "_quarto.yml").write_text(
+        f"author: {PAIR!r}\nhandin:\n  division: >\n    Ada wrote Part A,\n"
+        "    Alan Part B; both wrote the report.\n")
+    monkeypatch.setattr(authors, "PROJECT_ROOT", tmp_path)
+    shown = io.StringIO()
+    with contextlib.redirect_stdout(shown):
+        exec(bookcheck.strip_options(chunk.source), {})  # noqa: S102
+    assert "Ada wrote Part A, Alan Part B; both wrote the report." in shown.getvalue()
+    assert bookcheck.cell_options(chunk.source)["output"] == "asis"
+    meta = authors.project_meta(PROJECT_ROOT)
     assert meta["book"]["author"] == meta["author"]  # the book's title page
     assert "division" in meta["handin"]
 

@@ -17,9 +17,10 @@ from ..cache import PROJECT_ROOT
 QUARTO_YML = "_quarto.yml"
 
 
-def project_meta(root: Path = PROJECT_ROOT) -> dict:
-    """The top-level keys of ``root/_quarto.yml``."""
-    meta = yaml.safe_load((Path(root) / QUARTO_YML).read_text(encoding="utf-8"))
+def project_meta(root: Path | None = None) -> dict:
+    """The top-level keys of ``root/_quarto.yml`` (default: the project's)."""
+    path = Path(root or PROJECT_ROOT) / QUARTO_YML
+    meta = yaml.safe_load(path.read_text(encoding="utf-8"))
     return meta if isinstance(meta, dict) else {}
 
 

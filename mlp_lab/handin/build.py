@@ -25,6 +25,7 @@ from nbclient.exceptions import CellExecutionError
 from ..book.bookcheck import ANSI
 from ..cache import PROJECT_ROOT
 from ..config import Config
+from ..timing import timed
 from . import authors, parta, partb, prose
 
 NOTEBOOKS = {"backpropagation.ipynb": parta, "gradient_descent.ipynb": partb}
@@ -119,10 +120,10 @@ def build(cfg: Config, out: Path, env: dict | None = None, log=print) -> Path:
         (out / old).unlink(missing_ok=True)
     ns = prose.namespace()  # the report's C, R, F: trains when there is no record
     for name, part in NOTEBOOKS.items():
-        log(f"executing {name} ...")
         cwd = out if part is parta else PROJECT_ROOT
-        nb = execute(part.build(cfg, names, ns), cwd, env, name)
+        seconds, nb = timed(execute, part.build(cfg, names, ns), cwd, env, name)
         nbformat.write(nb, out / name)
+        log(f"executed {name} in {seconds:.0f} s")
     (out / "README.txt").write_text(readme(cfg, ns, names), encoding="utf-8")
     shutil.copyfile(render_report(env), out / "report.pdf")
     with zipfile.ZipFile(out / "handin.zip", "w", zipfile.ZIP_DEFLATED) as z:

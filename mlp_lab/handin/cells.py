@@ -7,24 +7,30 @@ import nbformat
 from ..book.report import source_text
 from .authors import author_line
 
-# What every notebook imports first; its library code needs nothing else
-# (torch, torchvision, matplotlib and numpy are the only packages used).
-IMPORTS = """\
-from __future__ import annotations
-
-import hashlib
-import math
-import os
-import time
-import warnings
+# What a notebook imports first; its library code needs nothing else (torch,
+# torchvision, matplotlib and numpy are the only packages used).
+STDLIB = ("hashlib", "math", "os", "time", "warnings")
+FROM_STDLIB = """\
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
+from types import SimpleNamespace"""
+PLOTS = """\
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-import torch
-from torch import nn"""
+%matplotlib inline"""
+
+
+def imports(plots: bool = False) -> str:
+    """The import block; with ``plots``, also matplotlib and numpy."""
+    std = STDLIB + (("functools",) if plots else ())
+    block = ["from __future__ import annotations",
+             "\n".join(f"import {m}" for m in sorted(std)) + "\n" + FROM_STDLIB,
+             "import torch\nfrom torch import nn"] + ([PLOTS] if plots else [])
+    return "\n\n".join(block)
 
 
 def code(*names: str, before: str = "") -> nbformat.NotebookNode:

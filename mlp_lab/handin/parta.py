@@ -11,11 +11,11 @@ import nbformat
 
 from ..config import Config
 from . import prose
-from .cells import IMPORTS, code, glue, md, notebook, title
+from .cells import code, glue, imports, md, notebook, title
 
 HARNESS = "tests_backpropagation.py"  # the course hands it out; never shipped
 
-SETUP = IMPORTS + """
+SETUP = imports() + """
 
 # float64, as the course's notebook: the checks compare to ~1e-16.
 torch.set_default_dtype(torch.float64)
@@ -62,7 +62,7 @@ def cells(cfg: Config, names: list[str], ns: dict) -> list[nbformat.NotebookNode
              "backprop.ACTIVATIONS", "backprop.MyNet"),
         md("## Backpropagation"),
         code("backprop.course_loss", "backprop.backpropagation"),
-        text("checks", tbl_checks="The output of the cells below"),
+        text("checks", tbl_checks="The cell below"),
         code("backprop.TINY", "backprop.autograd_gradients",
              "backprop.named_gradients", "backprop.relative_error",
              "config.FD_STEP", "config.CHECK_ENTRIES", "config.CHECK_BATCHES"),

@@ -14,21 +14,11 @@ import nbformat
 
 from ..config import Config
 from . import prose
-from .cells import IMPORTS, code, glue, md, notebook, title
-
-PLOT_IMPORTS = """
-import functools
-
-import matplotlib
-import numpy as np
-from matplotlib.figure import Figure
-
-%matplotlib inline"""
+from .cells import code, glue, imports, md, notebook, title
 
 SETTINGS = """
 torch.set_num_threads(THREADS)  # the record's thread count: same last bits
 torch.set_default_dtype(getattr(torch, cfg.dtype))
-DTYPE = torch.get_default_dtype()
 for i, s in enumerate(cfg.settings):
     print(f"{model_name(i)}: {setting_label(s)}")
 print(f"{cfg.epochs} epochs, batch size {cfg.batch_size}, seed {cfg.seed} before "
@@ -122,8 +112,12 @@ FIGURES = (("results-training", "fig-accuracy", "accuracy_bars"),
 
 def config_cell(cfg: Config) -> nbformat.NotebookNode:
     """This edition's fields, one per line, as the library's config holds them."""
-    fields = "".join(f"    {k}={getattr(cfg, k)!r},\n"
-                     for k in (f.name for f in dataclasses.fields(cfg)))
+    def value(k: str) -> str:
+        if k != "settings":
+            return repr(getattr(cfg, k))
+        return "(\n" + "".join(f"        {s!r},\n" for s in cfg.settings) + "    )"
+    fields = "".join(f"    {f.name}={value(f.name)},\n"
+                     for f in dataclasses.fields(cfg))
     return glue(f"cfg = SimpleNamespace(\n{fields})\n" + SETTINGS)
 
 
@@ -139,14 +133,14 @@ def cells(cfg: Config, names: list[str], ns: dict) -> list[nbformat.NotebookNode
     """The cells of Part B for ``cfg``, by ``names``."""
     def text(partial: str, heading: str | None = None):
         return md(prose.markdown(prose.section(partial, heading), ns))
-    pair = " vs ".join(cfg.class_names)
+    edition = (f"{' vs '.join(cfg.class_names)} at {cfg.image_size}x"
+               f"{cfg.image_size} pixels, layers {'-'.join(map(str, cfg.sizes))}")
     return [
-        title("Part B: gradient descent", names,
-              f"{pair}, {cfg.image_size}x{cfg.image_size} pixels ({cfg.name})."),
+        title("Part B: gradient descent", names, f"CIFAR-10, {edition}."),
         md("## Threads, seeds and dtype"),
         code("threads.THREADS", "threads.pinned", "config.Setting",
              "config.model_name", "config.setting_label",
-             before=IMPORTS + "\n" + PLOT_IMPORTS),
+             before=imports(plots=True)),
         config_cell(cfg),
         md("## Data"), text("approach", "Data"),
         code("errors.DataError", "sources.IMAGE_SUFFIXES", "sources.CIFAR_URL",
