@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 import zipfile
 from pathlib import Path
 
@@ -51,14 +52,7 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, env: dict,
     return nb
 
 
-def readme(cfg: Config, ns: dict, names: list[str]) -> str:
-    """README.txt: what each file is, how it was made, from what config and data."""
-    d, env = ns["R"].data, ns["R"].env
-    config = os.environ.get("MLP_LAB_CONFIG") or "the defaults (configs/default.toml)"
-    return f"""\
-Hand-in: Backpropagation and Gradient Descent
-Authors: {authors.author_line(names) or "(none given)"}
-
+FILE_LIST = """\
 backpropagation.ipynb   Part A: the course's network class, backpropagation by
                         hand, and its checks (executed, outputs kept).
 gradient_descent.ipynb  Part B: data, MyMLP, train and train_manual_update,
@@ -66,25 +60,32 @@ gradient_descent.ipynb  Part B: data, MyMLP, train and train_manual_update,
                         kept; it trains for real and gives the report's numbers).
 report.pdf              The report: approach and design, results, answers
                         (a) to (g).
-README.txt              This file.
+README.txt              This file."""
 
-How they were produced: `make handin` of the mlp_lab project on
-{datetime.date.today().isoformat()}. The notebooks' code cells are the
-library's own functions, taken from its source when they were built; each
-notebook ran top to bottom in a fresh Jupyter kernel and needs only torch,
-torchvision, matplotlib and numpy. The report is `quarto render --profile
-report` of the same project.
 
-Config: {config} ({cfg.name}: {" vs ".join(cfg.class_names)},
-{cfg.image_size}x{cfg.image_size}, layers {"-".join(map(str, cfg.sizes))},
-{len(cfg.settings)} settings, {cfg.epochs} epochs, batch {cfg.batch_size},
-seed {cfg.seed}, {cfg.dtype}).
-Data: {d.source} ({d.location}), {d.n_files} files, fingerprint {d.fingerprint}.
-Run again without MLP_LAB_DATA, gradient_descent.ipynb downloads the canonical
-CIFAR-10 with torchvision; with MLP_LAB_DATA set to an ImageFolder tree it
-reads that tree. Computed with PyTorch {env.torch}, torchvision
-{env.torchvision}, on {env.device}.
-"""
+def readme(cfg: Config, ns: dict, names: list[str]) -> str:
+    """README.txt: what each file is, how it was made, from what config and data."""
+    d, env = ns["R"].data, ns["R"].env
+    config = os.environ.get("MLP_LAB_CONFIG") or "the defaults (configs/default.toml)"
+    paragraphs = [
+        f"How they were produced: `make handin` of the mlp_lab project on "
+        f"{datetime.date.today().isoformat()}. The notebooks' code cells are the "
+        "library's own functions, taken from its source when they were built; "
+        "each notebook ran top to bottom in a fresh Jupyter kernel and needs "
+        "only torch, torchvision, matplotlib and numpy. The report is `quarto "
+        "render --profile report` of the same project.",
+        f"Config: {config}: {cfg.name}, layers {'-'.join(map(str, cfg.sizes))}, "
+        f"{len(cfg.settings)} settings, {cfg.epochs} epochs, batch "
+        f"{cfg.batch_size}, seed {cfg.seed}, {cfg.dtype}.",
+        f"Data: {d.source} ({d.location}), {d.n_files} files, fingerprint "
+        f"{d.fingerprint}. Run again without MLP_LAB_DATA, gradient_descent.ipynb "
+        "downloads the canonical CIFAR-10 with torchvision; with MLP_LAB_DATA "
+        "set to an ImageFolder tree it reads that tree. Computed with PyTorch "
+        f"{env.torch}, torchvision {env.torchvision}, on {env.device}."]
+    head = ("Hand-in: Backpropagation and Gradient Descent\nAuthors: "
+            + (authors.author_line(names) or "(none given)"))
+    return "\n\n".join([head, FILE_LIST, *(textwrap.fill(p, 78)
+                                           for p in paragraphs)]) + "\n"
 
 
 def render_report(env: dict) -> Path:

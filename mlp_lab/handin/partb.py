@@ -48,7 +48,7 @@ NORMALIZE = """
 mean, std = data.normalized_moments("train")
 print("training split, per channel: mean", [round(v, 4) for v in data.mean.tolist()],
       "std", [round(v, 4) for v in data.std.tolist()])
-print("after normalization: mean", [round(v, 4) for v in mean],
+print("after normalization: mean", [round(v, 4) + 0.0 for v in mean],
       "std", [round(v, 4) for v in std])
 summary = SimpleNamespace(samples=data.samples(SAMPLES_PER_CLASS).numpy(),
                           mean=data.mean.tolist(), std=data.std.tolist(),
