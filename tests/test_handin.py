@@ -229,7 +229,7 @@ def test_two_authors_without_a_division_paragraph_warn():
     assert authors.division_warning(split) is None
     assert authors.division_warning({"author": "Ada"}) is None
     section = authors.division_markdown(split)
-    assert section.startswith("# ") and "Ada wrote Part A; Alan Part B." in section
+    assert section == "**Division of work.** Ada wrote Part A; Alan Part B.\n"
     assert authors.division_markdown(pair) == ""
 
 
@@ -256,6 +256,15 @@ def test_a_partial_reference_the_notebook_cannot_resolve_fails():
         prose.markdown("See @tbl-x.", {})
     eq = prose.markdown("$$\na\n$$ {#eq-a}\nby @eq-a.", {})
     assert "\\tag{1}" in eq and "by (1)." in eq
+
+
+def test_the_handin_folder_is_ignored_by_git():
+    """Its notebooks, report and zip are outputs, never committed."""
+    out = subprocess.run(["git", "check-ignore", "-q", "handin/report.pdf"],
+                         cwd=PROJECT_ROOT, capture_output=True)
+    if out.returncode == 128:
+        pytest.skip("not a git checkout")
+    assert out.returncode == 0
 
 
 # ---------------------------------------------------------------- for real

@@ -58,6 +58,7 @@ def division_warning(meta: dict) -> str | None:
 
 
 def division_markdown(meta: dict | None = None) -> str:
-    """The report's section on the division of labour, or "" without one."""
+    """The paragraph on the division of labour that the report and the book's
+    preface print, or "" without one."""
     text = division(project_meta() if meta is None else meta)
-    return f"# Division of work\n\n{text}\n" if text else ""
+    return f"**Division of work.** {text}\n" if text else ""

@@ -42,7 +42,8 @@ else:
     print(f"Data source: the canonical CIFAR-10, downloaded by torchvision "
           f"from {p['location']}, fingerprint {p['fingerprint']}")
 for split, n in data.counts().items():
-    print(f"{split:>5}: " + ", ".join(f"{k} {c}" for k, c in zip(n, data.class_names)))"""
+    per_class = ", ".join(f"{k} {c}" for k, c in zip(n, data.class_names))
+    print(f"{split:>5}: {sum(n)} images ({per_class})")"""
 
 NORMALIZE = """
 mean, std = data.normalized_moments("train")
