@@ -106,7 +106,7 @@ def test_benchmark_and_anatomy_tables():
                               train_over_bound=2.0) for e in (2, 4)]
     sc = tables.scaling_table(report)
     assert sc.index.tolist() == ["run 1", "run 2"]
-    assert sc["epochs"].tolist() == [2, 4] and sc["train_s"].tolist() == [4.0, 8.0]
+    assert sc["epochs"].tolist() == [2, 4] and sc["training (s)"].tolist() == [4.0, 8.0]
     a = tables.anatomy_table(report)
     assert len(a) == 6 and a["float64 / bound"].iloc[0] == 1.0
     assert a["float64 (ms)"].tolist() == pytest.approx([2, 2.2, 1, 3, 4, 3.5])

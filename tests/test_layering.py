@@ -114,14 +114,15 @@ import sys
 sys.path.insert(0, {str(ROOT / "tests")!r})
 import records
 from mlp_lab.config import load_config
+from mlp_lab.device import device_type
 from mlp_lab.results import save_record
 save_record(load_config(), records.results(
     [records.setting(), records.setting(momentum=0.9, val_acc=0.91)],
-    cfg=load_config()))
+    cfg=load_config(), device=device_type()))
 from mlp_lab.book import fmt, narrative, original, plots, report, speedtext, tables
 C, R, F = report.setup()
 assert R.best.index == 1, R.best
-fmt.markdown_table(tables.results_table(R))
+fmt.markdown_table(tables.training_table(R))
 original.reference_table(R)
 narrative.overfitting_sentence(R, F)
 plots.accuracy_bars(R).savefig({str(tmp_path / "a.png")!r})
