@@ -27,7 +27,7 @@ from mlp_lab import cli
 from mlp_lab.book import bookcheck
 from mlp_lab.cache import PROJECT_ROOT
 from mlp_lab.config import load_config
-from mlp_lab.handin import authors, build, parta, partb, prose
+from mlp_lab.handin import authors, build, parta, partb, prose, pull
 from mlp_lab.results import load_record
 from test_book import _data_env  # the real images, or skip
 
@@ -209,6 +209,29 @@ def test_the_variant_notebooks_name_none_of_the_defaults(tmp_path, monkeypatch):
     assert "airplane" in text and "bird" in text and "32x32" in text  # Part B
     assert _default_words("torch.cat(x) 0.768 concatenate") == []
     assert _default_words("car vs cat, 16x16, 768") == ["car", "cat", "16x16", "768"]
+
+
+# ---------------------------------------------------------------- the pull
+
+def test_a_definition_brings_what_it_uses_once():
+    lib = pull.Library()
+    sources, defined = lib.sources("book.plots.accuracy_bars")
+    assert defined[0] == "accuracy_bars" and sources[-1].startswith("@styled")
+    assert {"_bars", "percent_limits", "styled", "model_name", "setting_label",
+            "FIGSIZE"} <= set(defined)  # same module and other modules
+    assert "import numpy as np" in lib.import_block()
+    assert "pd" not in lib.imports and "Config" not in defined  # annotation only
+    again, more = lib.sources("book.plots.final_loss_bars")
+    assert "_bars" not in more and more[0] == "final_loss_bars"
+    step, checks = pull.Library().sources("gradcheck.fd_rows")
+    assert "FD_STEP" in checks and "STEP = FD_STEP" in step  # imported as STEP
+
+
+def test_a_module_of_mlp_lab_cannot_go_into_a_notebook():
+    with pytest.raises(pull.PullError, match="module cache"):
+        pull.Library().sources("sources.cifar_dir")
+    lib = pull.Library(provided=frozenset({"cifar_dir"}))
+    assert lib.sources("sources.missing_data")[1] == ["missing_data", "DataError"]
 
 
 # ---------------------------------------------------------------- authors

@@ -4,43 +4,20 @@ from __future__ import annotations
 
 import nbformat
 
-from ..book.report import source_text
 from .authors import author_line
+from .pull import Library
 
-# What a notebook imports first; its library code needs nothing else (torch,
-# torchvision, matplotlib and numpy are the only packages used).
-STDLIB = ("hashlib", "math", "os", "time", "warnings")
-FROM_STDLIB = """\
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
-from pathlib import Path
-from types import SimpleNamespace"""
-PLOTS = """\
-import matplotlib
-import numpy as np
-from matplotlib.figure import Figure
-
-%matplotlib inline"""
+IMPORTS = "# {imports}"  # where the notebook's import block goes, once known
 
 
-def imports(plots: bool = False) -> str:
-    """The import block; with ``plots``, also matplotlib and numpy."""
-    std = STDLIB + (("functools",) if plots else ())
-    block = ["from __future__ import annotations",
-             "\n".join(f"import {m}" for m in sorted(std)) + "\n" + FROM_STDLIB,
-             "import torch\nfrom torch import nn"] + ([PLOTS] if plots else [])
-    return "\n\n".join(block)
-
-
-def code(*names: str, before: str = "") -> nbformat.NotebookNode:
+def code(lib: Library, *names: str, before: str = "") -> nbformat.NotebookNode:
     """A code cell holding the library's definitions ``names`` (e.g.
-    ``"trainers.train"``), read from its source now, after ``before``."""
-    parts = ([before.strip()] if before.strip() else []) + [
-        source_text(n).rstrip() for n in names]
-    shown = ", ".join(n.rpartition(".")[2] for n in names)
+    ``"trainers.train"``) and those they need that ``lib`` has not yet
+    handed out, read from the source now, after ``before``."""
+    sources, defined = lib.sources(*names)
     # a definition shows nothing: say what the cell defined, so it has output
-    parts.append(f'print("defined: {shown}")')
+    parts = [before.strip()] if before.strip() else []
+    parts += [*sources, f'print("defined: {", ".join(defined)}")']
     return nbformat.v4.new_code_cell("\n\n\n".join(parts))
 
 
@@ -59,8 +36,13 @@ def title(heading: str, names: list[str], extra: str = "") -> nbformat.NotebookN
     return md("\n\n".join(p for p in (f"# {heading}", by, extra) if p))
 
 
-def notebook(cells: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:
-    """A Python 3 notebook of ``cells``."""
+def notebook(cells: list[nbformat.NotebookNode],
+             lib: Library) -> nbformat.NotebookNode:
+    """A Python 3 notebook of ``cells``, ``lib``'s imports in place of IMPORTS."""
+    for cell in cells:
+        if cell.cell_type == "code" and IMPORTS in cell.source:
+            cell.source = cell.source.replace(IMPORTS, lib.import_block())
+            break
     nb = nbformat.v4.new_notebook()
     nb.cells = cells
     nb.metadata.update(kernelspec={"name": "python3", "display_name": "Python 3",

@@ -11,11 +11,12 @@ import nbformat
 
 from ..config import Config
 from . import prose
-from .cells import code, glue, imports, md, notebook, title
+from .cells import IMPORTS, code, glue, md, notebook, title
+from .pull import Library
 
 HARNESS = "tests_backpropagation.py"  # the course hands it out; never shipped
 
-SETUP = imports() + """
+SETUP = IMPORTS + """
 
 # float64, as the course's notebook: the checks compare to ~1e-16.
 torch.set_default_dtype(torch.float64)
@@ -47,30 +48,26 @@ else:
           "notebook's folder and run this cell again.")"""
 
 
-def cells(cfg: Config, names: list[str], ns: dict) -> list[nbformat.NotebookNode]:
+def cells(cfg: Config, names: list[str], ns: dict,
+          lib: Library) -> list[nbformat.NotebookNode]:
     """The cells of Part A for ``cfg`` (its layer sizes), by ``names``."""
     def text(partial: str, heading: str | None = None, **refs: str):
         return md(prose.markdown(prose.section(partial, heading), ns,
                                  {k.replace("_", "-"): v for k, v in refs.items()}))
+    lib.need("import torch", "from pathlib import Path")
     return [
         title("Part A: backpropagation", names),
         text("approach", "Backpropagation"),
         glue(SETUP),
         text("backprop-equations"),
         md("## The network of the course's contract"),
-        code("backprop.Grads", "backprop._dtanh", "backprop._drelu",
-             "backprop.ACTIVATIONS", "backprop.MyNet"),
+        code(lib, "backprop.MyNet"),
         md("## Backpropagation"),
-        code("backprop.course_loss", "backprop.backpropagation"),
+        code(lib, "backprop.course_loss", "backprop.backpropagation"),
         text("checks", tbl_checks="The cell below"),
-        code("backprop.TINY", "backprop.autograd_gradients",
-             "backprop.named_gradients", "backprop.relative_error",
-             "config.FD_STEP", "config.CHECK_ENTRIES", "config.CHECK_BATCHES"),
-        code("models.default_dtype", "trainers.sgd_update",
-             "gradcheck.choose_entries", "gradcheck._numeric", "gradcheck.fd_rows",
-             "gradcheck.check_rows", "gradcheck.live_net",
-             "gradcheck.check_table_rows",
-             before="STEP = FD_STEP  # the step h, as gradcheck names it"),
+        code(lib, "backprop.autograd_gradients", "backprop.named_gradients",
+             "backprop.relative_error"),
+        code(lib, "gradcheck.check_table_rows"),
         glue(f"SIZES = {tuple(cfg.sizes)!r}  # the MLP of Part B\n" + RUN_CHECKS),
         md(f"## The course's checks\n\nThe course hands out `{HARNESS}` with a "
            "function `main_test(backprop_fn, model)`. It is not part of this "
@@ -80,4 +77,5 @@ def cells(cfg: Config, names: list[str], ns: dict) -> list[nbformat.NotebookNode
 
 
 def build(cfg: Config, names: list[str], ns: dict) -> nbformat.NotebookNode:
-    return notebook(cells(cfg, names, ns))
+    lib = Library()
+    return notebook(cells(cfg, names, ns, lib), lib)

@@ -14,7 +14,8 @@ import nbformat
 
 from ..config import Config
 from . import prose
-from .cells import code, glue, imports, md, notebook, title
+from .cells import IMPORTS, code, glue, md, notebook, title
+from .pull import Library
 
 SETTINGS = """
 torch.set_num_threads(THREADS)  # the record's thread count: same last bits
@@ -130,58 +131,45 @@ def _figures() -> list[nbformat.NotebookNode]:
     return out
 
 
-def cells(cfg: Config, names: list[str], ns: dict) -> list[nbformat.NotebookNode]:
+def cells(cfg: Config, names: list[str], ns: dict,
+          lib: Library) -> list[nbformat.NotebookNode]:
     """The cells of Part B for ``cfg``, by ``names``."""
     def text(partial: str, heading: str | None = None):
         return md(prose.markdown(prose.section(partial, heading), ns))
     edition = (f"{' vs '.join(cfg.class_names)} at {cfg.image_size}x"
                f"{cfg.image_size} pixels, layers {'-'.join(map(str, cfg.sizes))}")
+    lib.need("import torch", "from pathlib import Path",
+             "from types import SimpleNamespace",
+             "from contextlib import contextmanager")
     return [
         title("Part B: gradient descent", names, f"CIFAR-10, {edition}."),
         md("## Threads, seeds and dtype"),
-        code("threads.THREADS", "threads.pinned", "config.Setting",
-             "config.model_name", "config.setting_label",
-             before=imports(plots=True)),
+        code(lib, "threads.pinned", "config.Setting", "config.model_name",
+             "config.setting_label", before=IMPORTS),
         config_cell(cfg),
         md("## Data"), text("approach", "Data"),
-        code("errors.DataError", "sources.IMAGE_SUFFIXES", "sources.CIFAR_URL",
-             "sources.data_root", "sources.missing_data", "sources._class_files",
-             "sources.folder_listing", before=CIFAR_DIR),
-        code("images._resize", "images._decode_one", "images._decode_all",
-             "images._read_folder", "images._read_cifar", "images.read_images"),
-        code("data.SPLITS", "data.split_indices", "data.channel_stats",
-             "data._build", "data.Batches", "data.PreparedData"),
+        code(lib, "sources.data_root", "sources.folder_listing", before=CIFAR_DIR),
+        code(lib, "images.read_images"),
+        code(lib, "data._build", "data.PreparedData"),
         glue(LOAD),
-        code("book.plots.FIGSIZE", "book.plots.STYLE", "book.plots.styled",
-             "book.plots._figure", "book.plots.sample_grid", "book.plots.normalized",
-             "book.plots.normalized_grid", "experiments.SAMPLES_PER_CLASS"),
+        code(lib, "book.plots.sample_grid", "book.plots.normalized_grid",
+             "experiments.SAMPLES_PER_CLASS"),
         glue("sample_grid(data.samples(SAMPLES_PER_CLASS).numpy(), data.class_names)"),
         glue(NORMALIZE),
         md("## Model"), text("approach", "Model"),
-        code("models.default_dtype", "models.MyMLP", "models.make_model"),
+        code(lib, "models.MyMLP", "models.make_model"),
         md("## Two trainers"), text("approach", "Two trainers, one result"),
-        code("trainers.EpochHook", "trainers.default_device", "trainers.run_epoch",
-             "trainers._loop", "trainers.train"),
+        code(lib, "trainers.train"),
         text("update-rule"),
-        code("trainers.sgd_optimizer", "trainers.sgd_update",
-             "trainers.train_manual_update"),
-        code("trainers.predict", "trainers.accuracy", "trainers.confusion_matrix"),
+        code(lib, "trainers.sgd_optimizer", "trainers.train_manual_update"),
+        code(lib, "trainers.accuracy", "trainers.confusion_matrix"),
         md("## Training every setting with both trainers"),
-        code("timing.timed", "results.SettingResult", "experiments.Progress",
-             "experiments._max_abs_diff", "experiments.train_setting",
-             "experiments._train_setting"),
+        code(lib, "experiments.train_setting"),
         glue(TRAIN), glue(COMPARE),
         md("## Model selection and test"), text("approach", "Model selection"),
-        code("results.BestModel", "experiments.select_best",
-             "experiments.evaluate_best"),
+        code(lib, "experiments.select_best", "experiments.evaluate_best"),
         glue(SELECT),
-        code("book.plots.TRAINERS", "book.plots.HATCH", "book.plots.MARKERS",
-             "book.plots.LABEL_BOX", "book.plots._finite_points", "book.plots._bars",
-             "book.plots.percent_limits", "book.plots.accuracy_bars",
-             "book.plots.final_loss_bars", "book.plots.loss_curves_grid",
-             "book.plots._model_curves", "book.plots.all_loss_curves",
-             "book.plots._no_best", "book.plots.best_model_accuracies",
-             "book.plots.confusion_matrix_plot"),
+        code(lib, *(f"book.plots.{fn}" for _, _, fn in FIGURES)),
         *_figures(),
         md("## The final numbers, at full precision"),
         glue(FINAL),
@@ -189,4 +177,5 @@ def cells(cfg: Config, names: list[str], ns: dict) -> list[nbformat.NotebookNode
 
 
 def build(cfg: Config, names: list[str], ns: dict) -> nbformat.NotebookNode:
-    return notebook(cells(cfg, names, ns))
+    lib = Library(provided=frozenset({"cifar_dir"}))  # CIFAR_DIR: by the notebook
+    return notebook(cells(cfg, names, ns, lib), lib)
