@@ -1,12 +1,13 @@
 # Two commands for a new user: `make book` (set up, render the book) and
-# `make test` (set up, run the tests); `make report` renders the short report.
+# `make test` (set up, run the tests); `make report` renders the short report,
+# `make handin` the course hand-in (two executed notebooks, report, zip).
 # Everything lives in .venv/.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup book report run test bench book-bench clean
+.PHONY: setup book report handin run test bench book-bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +24,10 @@ book: setup
 report: setup
 	@bash scripts/render_book.sh --profile report
 
+# .venv/bin first: a Quarto that render_book.sh pip-installed there is found.
+handin: setup
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m mlp_lab handin
+
 run: setup
 	$(PY) -m mlp_lab run
 
@@ -36,4 +41,4 @@ book-bench: setup
 	$(PY) -m mlp_lab book-bench --json benchmarks/book.json
 
 clean:
-	rm -rf _book _report _freeze .quarto data/cache
+	rm -rf _book _report _freeze .quarto data/cache handin

@@ -1,4 +1,4 @@
-"""Command line: ``python -m mlp_lab {run,data,bench}``."""
+"""Command line: ``python -m mlp_lab {run,data,bench,book-bench,handin}``."""
 
 from __future__ import annotations
 
@@ -109,6 +109,20 @@ def cmd_book_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_handin(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)  # first: a bad config fails before torch loads
+    if args.config:  # the report and the notebooks' kernels follow it too
+        os.environ["MLP_LAB_CONFIG"] = args.config
+    from .handin.build import HandinError, build
+
+    try:
+        build(cfg, Path(args.out))
+    except HandinError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m mlp_lab", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -136,6 +150,11 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("--config", help="TOML file overriding the defaults")
     k.add_argument("--json", metavar="OUT", help="also write the times as JSON")
     k.set_defaults(func=cmd_book_bench)
+    h = sub.add_parser("handin", help="the course hand-in: both notebooks "
+                       "executed, report.pdf, README.txt and handin.zip")
+    h.add_argument("--config", help="TOML file overriding the defaults")
+    h.add_argument("--out", default="handin", help="output folder (default handin)")
+    h.set_defaults(func=cmd_handin)
     return p
 
 

@@ -63,10 +63,9 @@ def _numeric(p: torch.Tensor, idx: torch.Tensor,
     return out
 
 
-def gradcheck(model: nn.Module, loss_fn: Callable[[], torch.Tensor],
-              analytic: dict[str, torch.Tensor] | None = None,
-              k: int | None = None, seed: int = 0,
-              h: float = STEP) -> pd.DataFrame:
+def fd_rows(model: nn.Module, loss_fn: Callable[[], torch.Tensor],
+            analytic: dict[str, torch.Tensor] | None = None,
+            k: int | None = None, seed: int = 0, h: float = STEP) -> list[dict]:
     """Compare analytic gradients with centered finite differences.
 
     ``loss_fn()`` must re-run the forward pass with the current parameters and
@@ -76,7 +75,7 @@ def gradcheck(model: nn.Module, loss_fn: Callable[[], torch.Tensor],
     k, seed)``. Perturbations run under ``torch.no_grad()`` and every entry is
     restored exactly. Meant for float64 parameters (h = 1e-5).
 
-    Returns one row per parameter tensor: ``parameter``, ``shape``,
+    Returns one row (a dict) per parameter tensor: ``parameter``, ``shape``,
     ``entries_checked``, ``max_rel_error`` (cs231n, entry by entry),
     ``tensor_rel_error`` (``relative_error`` on the checked entries),
     ``max_abs_error``, ``max_abs_analytic``, ``max_abs_numeric``.
@@ -103,16 +102,23 @@ def gradcheck(model: nn.Module, loss_fn: Callable[[], torch.Tensor],
                 "max_abs_analytic": a.abs().max().item(),
                 "max_abs_numeric": n.abs().max().item(),
             })
-    return pd.DataFrame(rows)
+    return rows
 
 
-def course_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                  k: int | None = 20, seed: int = 0,
-                  lr: float = 0.1) -> pd.DataFrame:
+def gradcheck(model: nn.Module, loss_fn: Callable[[], torch.Tensor],
+              analytic: dict[str, torch.Tensor] | None = None,
+              k: int | None = None, seed: int = 0,
+              h: float = STEP) -> pd.DataFrame:
+    """:func:`fd_rows` as a table, one row per parameter tensor."""
+    return pd.DataFrame(fd_rows(model, loss_fn, analytic, k, seed, h))
+
+
+def check_rows(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+               k: int | None = 20, seed: int = 0, lr: float = 0.1) -> list[dict]:
     """The course's four checks of ``backpropagation`` on one batch (x, y).
 
-    For a model following the ``MyNet`` contract, one row per parameter tensor
-    (``layer``, ``parameter``, ``shape``) with:
+    For a model following the ``MyNet`` contract, one row (a dict) per
+    parameter tensor (``layer``, ``parameter``, ``shape``) with:
 
     1. ``rel_error_autograd``: ``relative_error`` of backpropagation's gradient
        against autograd's (the course asks for < 1e-3; float64 gives ~1e-16);
@@ -137,8 +143,7 @@ def course_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
         y_hat = model(x)
         return course_loss(y_hat, y.reshape_as(y_hat))
 
-    fd = gradcheck(model, loss_fn, analytic=mine, k=k, seed=seed)
-    fd = fd.set_index("parameter")
+    fd = {r["parameter"]: r for r in fd_rows(model, loss_fn, mine, k, seed)}
 
     params = dict(model.named_parameters())
     saved = {n: (p.detach().clone(), p.grad) for n, p in params.items()}
@@ -152,8 +157,8 @@ def course_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
             "parameter": n,
             "shape": tuple(p.shape),
             "rel_error_autograd": relative_error(mine[n], auto[n]),
-            "max_rel_error_fd": fd.loc[n, "max_rel_error"],
-            "entries_checked": fd.loc[n, "entries_checked"],
+            "max_rel_error_fd": fd[n]["max_rel_error"],
+            "entries_checked": fd[n]["entries_checked"],
             "sgd_changed": not torch.equal(p.detach(), saved[n][0]),
             "leaf_requires_grad": p.is_leaf and p.requires_grad,
         })
@@ -161,7 +166,14 @@ def course_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
         for n, p in params.items():
             p.copy_(saved[n][0])
             p.grad = saved[n][1]
-    return pd.DataFrame(rows)
+    return rows
+
+
+def course_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                  k: int | None = 20, seed: int = 0,
+                  lr: float = 0.1) -> pd.DataFrame:
+    """:func:`check_rows` as a table, one row per parameter tensor."""
+    return pd.DataFrame(check_rows(model, x, y, k, seed, lr))
 
 
 def live_net(n_l: list[int], act: str, batch: int, seed: int):
@@ -180,11 +192,11 @@ def live_net(n_l: list[int], act: str, batch: int, seed: int):
     raise RuntimeError(f"no live {act} net {n_l} found")
 
 
-def check_table(sizes: tuple[int, ...], seed: int = 0) -> pd.DataFrame:
+def check_table_rows(sizes: tuple[int, ...], seed: int = 0) -> list[dict]:
     """The course's four checks on the toy MyNet 2-3-2 and on ``sizes``, with
     tanh and with ReLU, for each batch size of ``CHECK_BATCHES``, in float64.
 
-    One row per (net, activation, batch): the worst relative error against
+    One row (a dict) per (net, activation, batch): the worst relative error against
     autograd and against finite differences (``CHECK_ENTRIES`` sampled entries
     per tensor), whether an SGD step changed every tensor, and whether every
     parameter is still a leaf that requires grad. Targets are in (0, 1).
@@ -195,12 +207,18 @@ def check_table(sizes: tuple[int, ...], seed: int = 0) -> pd.DataFrame:
             for act in ("tanh", "relu"):
                 for batch in CHECK_BATCHES:
                     net, x, y = live_net(n_l, act, batch, seed)
-                    c = course_checks(net, x, y, k=CHECK_ENTRIES, seed=seed)
+                    c = check_rows(net, x, y, k=CHECK_ENTRIES, seed=seed)
                     rows.append({
                         "net": "-".join(map(str, n_l)), "activation": act,
                         "batch": batch,
-                        "vs autograd": c.rel_error_autograd.max(),
-                        "vs finite diff.": c.max_rel_error_fd.max(),
-                        "SGD step changed weights": bool(c.sgd_changed.all()),
-                        "leaves requiring grad": bool(c.leaf_requires_grad.all())})
-    return pd.DataFrame(rows)
+                        "vs autograd": max(r["rel_error_autograd"] for r in c),
+                        "vs finite diff.": max(r["max_rel_error_fd"] for r in c),
+                        "SGD step changed weights": all(r["sgd_changed"] for r in c),
+                        "leaves requiring grad": all(r["leaf_requires_grad"]
+                                                     for r in c)})
+    return rows
+
+
+def check_table(sizes: tuple[int, ...], seed: int = 0) -> pd.DataFrame:
+    """:func:`check_table_rows` as a table (the book's and the report's)."""
+    return pd.DataFrame(check_table_rows(sizes, seed))

@@ -31,7 +31,7 @@ class MyMLP(nn.Module):
     so ``torch.manual_seed(s)`` right before construction fixes them.
     """
 
-    def __init__(self, sizes: tuple[int, ...] = (768, 128, 32, 2)) -> None:
+    def __init__(self, sizes: tuple[int, ...]) -> None:
         super().__init__()
         self.sizes = tuple(sizes)
         layers: list[nn.Module] = [nn.Flatten()]

@@ -19,7 +19,7 @@ CHAPTERS = {"index": PROSE, "book/design": PROSE, "book/sgd": CODE,
 
 def _fp(**changes) -> dict:
     fp = {"source": "aaaa", "config": {"epochs": 30}, "data": "k1",
-          "benchmarks": "b1", "partials": "p1"}
+          "benchmarks": "b1", "partials": "p1", "authors": "q1"}
     return {**fp, **changes}
 
 
@@ -71,7 +71,7 @@ def test_same_fingerprint_removes_nothing(project):
 
 @pytest.mark.parametrize("change", [{"config": {"epochs": 2}}, {"source": "bbbb"},
                                     {"data": "k2"}, {"benchmarks": "b2"},
-                                    {"partials": "p2"}])
+                                    {"partials": "p2"}, {"authors": "q2"}])
 def test_changed_fingerprint_removes_code_chapters_only(project, change):
     freeze.refreeze(project, _fp())
     for name in ("book/sgd", "book/results"):
@@ -168,6 +168,8 @@ def test_prerender_script_runs_from_project_root(project, image_tree):
     (project / "benchmarks").mkdir()
     out = edited(project / "benchmarks" / "recorded.json")
     assert out.startswith("mlp_lab freeze: changed (benchmarks)")
+    out = edited(project / "_quarto.yml")  # the division of work the preface prints
+    assert out.startswith("mlp_lab freeze: changed (authors)")
     tree = image_tree(classes=("automobile", "cat"), n_train=3, n_test=2)
     assert prerender(MLP_LAB_DATA=str(tree)).startswith(
         "mlp_lab freeze: changed (data)")

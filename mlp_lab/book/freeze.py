@@ -6,7 +6,8 @@ the data. Before each render (Quarto's ``pre-render`` step) we therefore take
 a fingerprint
 
     fp = (source hash of mlp_lab, config as loaded, data source key,
-          recorded benchmarks, shared partials the chapters include)
+          recorded benchmarks, shared partials the chapters include,
+          _quarto.yml, which holds the authors and their division of work)
 
 compare it with the one recorded at the previous render, and when it differs
 delete the frozen outputs ``_freeze/<dir>/<chapter>/`` of every chapter that
@@ -50,7 +51,8 @@ def fingerprint(cfg=None) -> dict:
         data = "unavailable"
     return {"source": cache.source_hash(), "config": cfg.to_dict(), "data": data,
             "benchmarks": _files_hash("benchmarks/*.json"),
-            "partials": _files_hash(f"{PARTIALS}/_*.qmd")}
+            "partials": _files_hash(f"{PARTIALS}/_*.qmd"),
+            "authors": _files_hash("_quarto.yml")}
 
 
 def _files_hash(pattern: str) -> str:

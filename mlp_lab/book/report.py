@@ -60,22 +60,42 @@ def config_source() -> str:
 
 
 def _definition(tree: ast.Module, qualname: str) -> ast.AST:
+    """The class, function or module-level assignment named ``qualname``."""
     node: ast.AST = tree
     for part in qualname.split("."):
         node = next(n for n in ast.iter_child_nodes(node)
                     if isinstance(n, (ast.FunctionDef, ast.ClassDef))
-                    and n.name == part)
+                    and n.name == part
+                    or isinstance(n, (ast.Assign, ast.AnnAssign))
+                    and part in _assigned(n))
     return node
+
+
+def _assigned(node: ast.Assign | ast.AnnAssign) -> list[str]:
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return [t.id for t in targets if isinstance(t, ast.Name)]
+
+
+def _module_file(name: str) -> tuple[str, str]:
+    """(file of the longest module prefix of ``name``, the qualname after it)."""
+    parts = name.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        path = PACKAGE.joinpath(*parts[:i]).with_suffix(".py")
+        if path.is_file():
+            return path.read_text(encoding="utf-8"), ".".join(parts[i:])
+    raise FileNotFoundError(f"no module of mlp_lab in {name!r}")
 
 
 def source_text(name: str) -> str:
     """The source of ``module.qualname`` of mlp_lab (e.g. ``trainers.train``,
-    ``backprop.MyNet.forward``), decorators included, dedented: read from the
-    module's file, so showing it imports nothing."""
-    module, _, qualname = name.partition(".")
-    text = (PACKAGE / f"{module}.py").read_text(encoding="utf-8")
+    ``backprop.MyNet.forward``, ``book.plots.sample_grid``, or a module-level
+    constant such as ``backprop.TINY``), decorators and trailing comment
+    included, dedented: read from the module's file, so showing it imports
+    nothing."""
+    text, qualname = _module_file(name)
     node = _definition(ast.parse(text), qualname)
-    first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+    first = min([node.lineno] + [d.lineno for d in
+                                 getattr(node, "decorator_list", [])])
     lines = text.splitlines(keepends=True)[first - 1:node.end_lineno]
     return textwrap.dedent("".join(lines))
 
