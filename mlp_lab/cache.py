@@ -73,7 +73,7 @@ def stable_hash(obj: Any, n: int = 16) -> str:
 # included; not errors, whose messages change no result.
 COMPUTE_MODULES = ("cache", "config", "data", "sources", "images", "models",
                    "trainers", "experiments", "results", "environment", "timing",
-                   "threads")
+                   "threads", "training")
 PACKAGE = Path(__file__).resolve().parent
 # The installed releases whose code computes the numbers too (torchvision
 # resizes the images): read from their metadata, without importing them.
