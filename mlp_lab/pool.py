@@ -31,7 +31,10 @@ from typing import Any, Callable, Iterator, Sequence
 from .errors import WorkerError
 from .threads import THREADS
 
-PRELOAD = ["mlp_lab.training"]  # what every worker needs: torch, the trainers
+# What every worker needs, imported once by the fork server: torch, the
+# trainers, and torch._dynamo, which torch.optim imports at its first use
+# (seconds per process, were it imported in each worker).
+PRELOAD = ["mlp_lab.training", "torch._dynamo"]
 _started = None  # in a worker: the queue announcing (task index, pid)
 
 
