@@ -17,10 +17,11 @@ from .errors import CacheError, ClusterError, ConfigError, DataError, WorkerErro
 
 @contextmanager
 def _tqdm_bar(desc: str, total: int):
-    """A progress bar over epochs; yields the ``on_epoch(epoch, loss)`` hook."""
+    """A progress bar of ``total`` steps (a training's epochs, or the settings
+    done in a pool); yields the ``on_epoch(step, loss)`` hook."""
     from tqdm.auto import tqdm
 
-    with tqdm(total=total, desc=desc, unit="epoch", leave=False,
+    with tqdm(total=total, desc=desc, unit="", leave=False,
               file=sys.stderr) as bar:
         def hook(epoch: int, loss: float) -> None:
             bar.update(1)

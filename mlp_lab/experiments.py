@@ -22,6 +22,7 @@ import signal
 import threading
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Iterator
 
 import torch
 
@@ -94,53 +95,50 @@ def _sigint_deferred():
 
 
 def _trainings(cfg: Config, jobs: list[tuple], data: PreparedData,
-               progress: Progress | None):
-    """Yield ``(job index, Trained)`` for ``jobs`` (setting, trainer) as each
-    finishes: in this process when one worker is planned (always on CUDA),
-    else in the local pool, or on the Dask cluster of ``cfg.scheduler``."""
+               progress: Progress | None) -> tuple[Iterator, str]:
+    """``(job index, Trained)`` for ``jobs`` (setting, trainer) as each finishes,
+    and where they run: here when one worker is planned (always on CUDA),
+    with a progress bar per training; else in the local pool or on the Dask
+    cluster of ``cfg.scheduler``."""
     names = [f"{setting_label(s)} ({TRAINER_NAMES[t]})" for s, t in jobs]
     tasks = [(cfg, s, t) for s, t in jobs]
     workers = plan_workers(default_device().type, cfg.workers, len(jobs))
     if cfg.scheduler:
-        yield from _overall(run_cluster(cfg.scheduler, train_one, tasks, names,
-                                        data), progress, len(jobs), "on the cluster")
-    elif workers == 1:
-        for i, (setting, trainer) in enumerate(jobs):
-            yield i, train_one(cfg, setting, trainer, data, progress)
-    else:
-        path = data.provenance.get("cache_file", "")
-        if not Path(path).is_file():  # the workers read the data cache file
-            path = load_data(cfg).provenance["cache_file"]
-        yield from _overall(run_pool(train_one, tasks, workers, names, path),
-                            progress, len(jobs), f"on {workers} workers")
-
-
-def _overall(results, progress: Progress | None, total: int, where: str):
-    """``results`` passed through, with one progress bar over all trainings."""
-    progress = progress or (lambda desc, total: nullcontext())
-    with progress(f"trainings {where}", total) as bar:
-        for done, (i, trained) in enumerate(results):
-            if bar is not None:
-                bar(done, trained.losses[-1])
-            yield i, trained
+        return (run_cluster(cfg.scheduler, train_one, tasks, names, data),
+                "on the Dask cluster")
+    if workers == 1:
+        return ((i, train_one(cfg, s, t, data, progress))
+                for i, (s, t) in enumerate(jobs)), ""
+    path = data.provenance.get("cache_file", "")
+    if not Path(path).is_file():  # the workers read the data cache file
+        path = load_data(cfg).provenance["cache_file"]
+    return run_pool(train_one, tasks, workers, names, path), f"on {workers} workers"
 
 
 def _train_missing(cfg: Config, missing: dict[int, str], data: PreparedData,
                    progress: Progress | None):
     """Train the settings ``missing`` (index -> cache key) and cache each one
-    as soon as both its trainings are done; yield (index, result, state)."""
+    as soon as both its trainings are done; yield (index, result, state).
+    Trained elsewhere, one progress bar counts the settings done."""
     folder = cache.cache_dir() / "results"
     jobs = [(cfg.settings[i], t) for i in missing for t in TRAINERS]
     owner = [i for i in missing for _ in TRAINERS]
     halves: dict[int, dict[str, Trained]] = {i: {} for i in missing}
-    for j, trained in _trainings(cfg, jobs, data, progress):
-        i = owner[j]
-        halves[i][jobs[j][1]] = trained
-        if len(halves[i]) == len(TRAINERS):
+    results, where = _trainings(cfg, jobs, data, progress)
+    overall = (progress(f"settings {where}", len(missing)) if where and progress
+               else nullcontext())
+    with overall as bar:
+        for j, trained in results:
+            i = owner[j]
+            halves[i][jobs[j][1]] = trained
+            if len(halves[i]) < len(TRAINERS):
+                continue
             done = halves.pop(i)
             sgd, manual = (done[t] for t in TRAINERS)
             result = setting_result(cfg.settings[i], sgd, manual)
             _save_entry(folder, missing[i], result, sgd.state)
+            if bar is not None:
+                bar(len(missing) - len(halves), result.final_loss)
             yield i, result, sgd.state
 
 
