@@ -63,7 +63,7 @@ def run_cluster(address: str, fn: Callable, tasks: Sequence[tuple],
         data = client.scatter(shared, broadcast=True)
         futures = {client.submit(fn, *t, data, pure=False): i
                    for i, t in enumerate(tasks)}
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             index = futures[future]
             try:
                 yield index, future.result()
