@@ -96,6 +96,10 @@ def environment_table(res: Results, quarto: str, config_file: str) -> pd.DataFra
 BENCH_ROWS = {  # key in the bench JSON -> row name
     "reference_s": "course-style pipeline, end to end (s)",
     "mlp_lab_s": "mlp_lab, end to end, data cached (s)",
+    "mlp_lab_workers1_s": "mlp_lab with --workers 1, end to end (s)",
+    "workers": "default workers (processes)",
+    "workers_speedup": "speed-up of the default workers over --workers 1",
+    "pool_start_s": "start of the worker pool, once per process (s)",
     "speedup": "speed-up (course-style / mlp_lab)",
     "train_s": "mlp_lab training (s)",
     "bound_s": "matmul-bound time of that work (s)",
@@ -143,12 +147,14 @@ def anatomy_table(bench: dict | None) -> pd.DataFrame | None:
 
 
 def scaling_table(bench: dict | None) -> pd.DataFrame | None:
-    """Training time against epochs, settings and image size (one run each)."""
+    """Training time against epochs, settings, image size and worker count
+    (one run each; a record made before the pool has no workers column)."""
     if bench is None:
         return None
-    cols = ["epochs", "settings", "image_size", "gflop", "train_s", "bound_s",
-            "train_over_bound"]
-    df = pd.DataFrame(bench["scaling"])[cols]
+    cols = ["epochs", "settings", "image_size", "workers", "gflop", "wall_s",
+            "train_s", "bound_s", "train_over_bound"]
+    df = pd.DataFrame(bench["scaling"])
+    df = df[[c for c in cols if c in df]]
     df.index = pd.Index([f"run {i + 1}" for i in range(len(df))], name="scaling")
     return df
 
