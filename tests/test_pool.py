@@ -25,6 +25,9 @@ from mlp_lab.config import Config, Setting
 from mlp_lab.experiments import run
 from mlp_lab.results import load_record
 
+from test_robustness import SETTINGS as SETTINGS_TOML
+from test_robustness import _strip_timing, environment
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SETTINGS = (Setting(0.05), Setting(0.05, 0.85, 0.01), Setting(0.02, 0.5))
@@ -72,16 +75,6 @@ def test_pool_runs_every_task_in_other_processes_on_one_thread():
 
 # ------------------------------------------------------------ same numbers
 
-def _strip(obj):
-    """``obj`` without wall times and the cache file's path, at any depth."""
-    if isinstance(obj, dict):
-        return {k: _strip(v) for k, v in obj.items()
-                if not k.startswith("seconds") and k != "cache_file"}
-    if isinstance(obj, list):
-        return [_strip(v) for v in obj]
-    return obj
-
-
 @pytest.fixture
 def cfg(hard_tree) -> Config:
     """3 settings, 3 epochs on 16x16 images a small MLP learns only in part."""
@@ -99,7 +92,7 @@ def test_the_record_is_the_same_for_any_worker_count(cfg, tmp_path, monkeypatch)
             assert s.train_loss_sgd == s.train_loss_manual
             assert s.max_abs_diff_loss == 0.0 and s.max_abs_diff_params == 0.0
         # the record of the config, whatever the worker count it ran with
-        records[workers] = json.dumps(_strip(load_record(cfg).to_dict()),
+        records[workers] = json.dumps(_strip_timing(load_record(cfg).to_dict()),
                                       sort_keys=True)
     assert records[1] == records[2] == records[3]
     record = json.loads(records[1])
@@ -109,22 +102,7 @@ def test_the_record_is_the_same_for_any_worker_count(cfg, tmp_path, monkeypatch)
 
 # ------------------------------------------------------------ faults
 
-SLOW = """
-epochs = 60
-batch_size = 8
-
-[[settings]]
-lr = 0.05
-
-[[settings]]
-lr = 0.05
-momentum = 0.85
-weight_decay = 0.01
-
-[[settings]]
-lr = 0.02
-momentum = 0.5
-"""
+SLOW = "epochs = 60\nbatch_size = 8\n" + SETTINGS_TOML  # seconds per training
 
 
 @pytest.fixture
@@ -138,12 +116,11 @@ def slow(image_tree, tmp_path) -> dict:
 
 
 def start_run(slow: dict, *args) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != "MLP_LAB_CONFIG"}
-    env.update(MLP_LAB_DATA=str(slow["tree"]), MLP_LAB_CACHE=str(slow["cache"]),
-               PYTHONPATH=os.pathsep.join(p for p in (str(ROOT),
-                                                      env.get("PYTHONPATH")) if p))
+    """``python -m mlp_lab run`` on the slow config, in a new process."""
     return subprocess.Popen([sys.executable, "-m", "mlp_lab", "run", "--config",
-                             str(slow["config"]), *args], cwd=ROOT, env=env,
+                             str(slow["config"]), *args], cwd=ROOT,
+                            env=environment(MLP_LAB_DATA=slow["tree"],
+                                            MLP_LAB_CACHE=slow["cache"]),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 

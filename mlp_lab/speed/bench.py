@@ -285,8 +285,8 @@ def bench(cfg: Config, repeats: int = 3, quick: bool = False,
 
 
 TIMES = ("reference_s", "reference_data_s", "reference_train_s", "mlp_lab_s",
-         "mlp_lab_workers1_s", "train_s", "bound_s", "float32_s", "float32_train_s", "float32_bound_s",
-         "data_cold_s", "data_cached_s")
+         "mlp_lab_workers1_s", "train_s", "bound_s", "float32_s", "float32_train_s",
+         "float32_bound_s", "data_cold_s", "data_cached_s")
 
 
 def _verdict(r: dict, key: str) -> str:
