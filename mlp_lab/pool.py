@@ -63,8 +63,10 @@ def plan_workers(device: str, requested: int, n_tasks: int,
 
 def _watch_parent() -> None:
     """Exit this worker as soon as the process that started it is gone."""
-    mp.connection.wait([mp.parent_process().sentinel])
-    os._exit(1)
+    parent = mp.parent_process()
+    if parent is not None:
+        mp.connection.wait([parent.sentinel])
+        os._exit(1)
 
 
 def _init_worker(started) -> None:
@@ -128,14 +130,16 @@ def run_pool(fn: Callable, tasks: Sequence[tuple], workers: int,
     ctx = _context()
     queue = ctx.SimpleQueue()
     before = set(mp.active_children())
+
+    def ours() -> list:  # this pool's worker processes
+        return [p for p in mp.active_children() if p not in before]
     executor = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                                    initargs=(queue,))
-    futures = {executor.submit(_call, i, fn, t, shared): i
-               for i, t in enumerate(tasks)}
-    processes = [p for p in mp.active_children() if p not in before]
     done: set[int] = set()
     try:
-        pending = set(futures)
+        futures = {executor.submit(_call, i, fn, t, shared): i
+                   for i, t in enumerate(tasks)}
+        processes, pending = ours(), set(futures)
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -148,7 +152,7 @@ def run_pool(fn: Callable, tasks: Sequence[tuple], workers: int,
                 done.add(index)
                 yield index, result
     except BaseException:  # Ctrl-C, a failed task, or the caller stopped early
-        for p in processes:
+        for p in ours():
             p.terminate()
         raise
     finally:
