@@ -22,6 +22,8 @@ import torch
 
 from mlp_lab import pool
 from mlp_lab.config import Config, Setting
+from mlp_lab.data import load_cached, load_data
+from mlp_lab.errors import DataError
 from mlp_lab.experiments import run
 from mlp_lab.results import load_record
 
@@ -98,6 +100,21 @@ def test_the_record_is_the_same_for_any_worker_count(cfg, tmp_path, monkeypatch)
     record = json.loads(records[1])
     accs = [s["val_acc"] for s in record["settings"]]
     assert len(set(accs + [s["train_acc"] for s in record["settings"]])) > 2
+
+
+def test_workers_read_the_prepared_data_from_the_data_cache(cfg):
+    data = load_data(cfg)
+    path = Path(data.provenance["cache_file"])
+    again = load_cached(path, cfg)  # what train_one does with a path
+    for split in ("train", "val", "test"):
+        assert torch.equal(again.images[split], data.images[split])
+        assert torch.equal(again.labels[split], data.labels[split])
+    assert torch.equal(again.mean, data.mean) and torch.equal(again.std, data.std)
+    assert again.provenance == data.provenance
+    path.write_bytes(b"damaged")
+    with pytest.warns(UserWarning), pytest.raises(DataError,
+                                                  match="missing or damaged"):
+        load_cached(path, cfg)
 
 
 # ------------------------------------------------------------ faults
