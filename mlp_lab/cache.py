@@ -1,12 +1,13 @@
 """On-disk cache: project paths, content keys, atomic writes, safe loads.
 
-Every cache file is written to a temporary file in the same folder and moved
-into place with ``os.replace`` (atomic on POSIX), so a reader sees either the
-old complete file or the new complete file, never a partial one, even if the
-writer is killed. A killed writer can leave its ``.<name>.*.tmp`` behind:
-readers never open those, and the next write into the folder deletes any that
-are older than ``STALE_TMP_SECONDS`` (younger ones may belong to a live
-writer). Files are JSON or ``torch.save`` archives loaded with
+Every cache file is written to a temporary file in the same folder, synced,
+and moved into place with ``os.replace`` (atomic on POSIX), so a reader sees
+either the old complete file or the new complete file, never a partial one,
+even if the writer is killed; the folder is synced after the rename, so a
+finished entry also survives a power cut. A killed writer can leave its
+``.<name>.*.tmp`` behind: readers never open those, and the next write into
+the folder deletes any that are older than ``STALE_TMP_SECONDS`` (younger
+ones may belong to a live writer). Files are JSON or ``torch.save`` archives loaded with
 ``weights_only=True``; nothing is ever unpickled. Only the two tensor functions
 import torch, so the book can read JSON records through this module without it.
 A file that exists but does not load (truncated, garbled) is a cache miss,
@@ -15,6 +16,7 @@ announced with a :class:`CacheWarning`.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 from importlib import metadata
@@ -72,9 +74,10 @@ def stable_hash(obj: Any, n: int = 16) -> str:
 # that experiments.run executes, the environment and wall times it records
 # included, and the pool and cluster that hand each result back to its
 # setting; not errors, whose messages change no result.
-COMPUTE_MODULES = ("cache", "config", "data", "sources", "images", "models",
-                   "trainers", "experiments", "results", "environment", "timing",
-                   "threads", "training", "pool", "cluster")
+COMPUTE_MODULES = ("cache", "config", "data", "device", "download", "sources",
+                   "images", "models", "trainers", "experiments", "results",
+                   "environment", "timing", "threads", "training", "pool",
+                   "cluster")
 PACKAGE = Path(__file__).resolve().parent
 # The installed releases whose code computes the numbers too (torchvision
 # resizes the images): read from their metadata, without importing them.
@@ -120,6 +123,23 @@ def remove_stale_tmp(folder: Path, age: float = STALE_TMP_SECONDS) -> list[Path]
     return gone
 
 
+def sync_folder(folder: Path) -> None:
+    """fsync ``folder`` itself, so that a rename into it survives a power cut.
+
+    ``os.replace`` changes the folder, not the file: until the folder's entry
+    reaches the disk, a crash may lose the new name (or bring back the old one)
+    although the file's bytes were synced.
+    """
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    except OSError as exc:  # a file system that cannot sync folders: nothing to do
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP):
+            raise
+    finally:
+        os.close(fd)
+
+
 def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
     """Call ``write(fileobj)`` on a temp file beside ``path``, then rename it.
 
@@ -141,6 +161,7 @@ def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        sync_folder(path.parent)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError) and not isinstance(exc, CacheError):

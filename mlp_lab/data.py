@@ -42,7 +42,7 @@ SPLITS = ("train", "val", "test")
 _FORMAT = 1  # bump when the cache file layout changes
 # The modules whose code builds the cached data: a change to any of them (a
 # fixed resize, split or statistic) must not be served the old data.
-PIPELINE_MODULES = ("data", "images", "sources", "threads")
+PIPELINE_MODULES = ("data", "download", "images", "sources", "threads")
 
 
 @dataclass

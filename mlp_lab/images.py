@@ -17,7 +17,8 @@ import torch
 
 from .config import Config
 from .errors import DataError
-from .sources import CIFAR_URL, cifar_dir, folder_listing, missing_data
+from .download import fetch_cifar
+from .sources import cifar_dir, folder_listing
 
 
 def _resize(images: torch.Tensor, size: int) -> torch.Tensor:
@@ -73,17 +74,16 @@ def _read_folder(listing, size: int) -> tuple[dict, dict, str]:
     return images, labels, digest.hexdigest()[:16]
 
 
-def _read_cifar(cfg: Config, size: int) -> tuple[dict, dict, str]:
+def _read_cifar(cfg: Config, size: int) -> tuple[dict, dict, str, str]:
+    """(images, labels, fingerprint, URL) of the canonical CIFAR-10: the SHA-256
+    of the selected 32 x 32 pixels, train then test, in the order kept."""
     from torchvision.datasets import CIFAR10
 
+    url = fetch_cifar(cifar_dir())  # every file's MD5 checked before CIFAR10 reads it
     images, labels = {}, {}
     digest = hashlib.sha256()
     for split, train in (("train", True), ("test", False)):
-        try:
-            ds = CIFAR10(root=str(cifar_dir()), train=train, download=True)
-        except Exception as exc:  # offline: URLError, socket errors, ...
-            raise missing_data(cifar_dir() / "cifar-10-batches-py",
-                                f"downloading CIFAR-10 failed ({exc})") from exc
+        ds = CIFAR10(root=str(cifar_dir()), train=train)
         targets = torch.tensor(ds.targets)
         x = torch.from_numpy(ds.data).permute(0, 3, 1, 2)  # (N, 3, 32, 32)
         keep, lab = [], []
@@ -96,7 +96,7 @@ def _read_cifar(cfg: Config, size: int) -> tuple[dict, dict, str]:
         images[split] = _resize(x[order].contiguous(), size)
         labels[split] = torch.cat(lab)
         digest.update(x[order].numpy().tobytes())
-    return images, labels, digest.hexdigest()[:16]
+    return images, labels, digest.hexdigest()[:16], url
 
 
 def read_images(cfg: Config, root: Path | None) -> tuple[dict, dict, dict]:
@@ -107,7 +107,7 @@ def read_images(cfg: Config, root: Path | None) -> tuple[dict, dict, dict]:
         prov = {"source": "imagefolder", "location": str(root),
                 "n_files": sum(len(v) for v in listing.values())}
     else:
-        images, labels, fp = _read_cifar(cfg, cfg.image_size)
-        prov = {"source": "torchvision-cifar10", "location": CIFAR_URL,
+        images, labels, fp, url = _read_cifar(cfg, cfg.image_size)
+        prov = {"source": "torchvision-cifar10", "location": url,
                 "n_files": sum(len(v) for v in labels.values())}
     return images, labels, dict(prov, fingerprint=fp)

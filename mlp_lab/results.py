@@ -4,10 +4,10 @@ plain data (no torch).
 :func:`mlp_lab.experiments.run` computes a :class:`Results` and writes it to
 ``<cache>/results/record-<key>.json``; the book reads it back through
 :func:`load_record` without importing torch. The key is a hash of everything
-the numbers depend on (:func:`record_key`): the config, the data files'
-listing, the source of the computing modules and the installed PyTorch
-release. A record that is missing, damaged or of another key is a miss, and
-the caller computes the results again.
+the numbers depend on (:func:`record_key`): the config, the device type,
+the data files' listing, the source of the computing modules and the
+installed PyTorch release. A record that is missing, damaged or of another
+key is a miss, and the caller computes the results again.
 
 Confusion matrices are ``[[n00, n01], [n10, n11]]`` with rows the true class
 and columns the predicted class, as ``trainers.confusion_matrix`` counts them.
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from . import cache
 from .config import Config, config_from_dict
+from .device import device_type
 from .errors import ConfigError
 from .sources import source_key
 
@@ -185,14 +186,17 @@ def json_safe(obj):
 
 # ------------------------------------------------------------------ the record
 
-def record_key(cfg: Config) -> str:
+def record_key(cfg: Config, device: str | None = None) -> str:
     """Hash of what ``cfg``'s results depend on: the record format, the config,
-    the data files' listing (``sources.source_key``), the computing modules'
-    source (``cache.COMPUTE_MODULES``) and the installed PyTorch and
-    torchvision releases (``cache.releases``).
+    the device type (``device``, by default :func:`mlp_lab.device.device_type`:
+    a GPU's record is never served on a CPU), the data files' listing
+    (``sources.source_key``), the computing modules' source
+    (``cache.COMPUTE_MODULES``) and the installed PyTorch and torchvision
+    releases (``cache.releases``).
 
     Raises DataError when the configured data folder is missing."""
-    return cache.stable_hash([RECORD_FORMAT, cfg.to_dict(), source_key(cfg),
+    return cache.stable_hash([RECORD_FORMAT, cfg.to_dict(), device or device_type(),
+                              source_key(cfg),
                               cache.source_hash(cache.COMPUTE_MODULES),
                               cache.releases()])
 
@@ -203,8 +207,9 @@ def record_path(key: str) -> Path:
 
 
 def save_record(cfg: Config, results: Results) -> Path:
-    """Write ``results`` as the record of ``cfg`` (atomically); its path."""
-    key = record_key(cfg)
+    """Write ``results`` as the record of ``cfg`` (atomically), keyed by the
+    device that computed them; its path."""
+    key = record_key(cfg, results.env.device)
     path = record_path(key)
     cache.save_json(path, {"key": key, "results": results.to_dict()})
     return path

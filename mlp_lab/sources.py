@@ -19,7 +19,6 @@ from .config import Config
 from .errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".gif", ".webp")
-CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 
 
 def data_root(cfg: Config) -> Path | None:
@@ -86,7 +85,8 @@ def _source_key(cfg: Config, root: Path | None) -> str:
     if root is not None:
         return _stat_key(folder_listing(cfg, root))
     batches = cifar_dir() / "cifar-10-batches-py"
-    files = sorted(batches.glob("*_batch*")) if batches.is_dir() else []
+    # every file: batches.meta names the classes, so it decides the selection too
+    files = sorted(batches.iterdir()) if batches.is_dir() else []
     if not files:
         return "cifar10-not-downloaded"
     return cache.stable_hash([(f.name, f.stat().st_size, f.stat().st_mtime_ns)

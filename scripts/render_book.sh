@@ -6,6 +6,11 @@ cd "$(dirname "$0")/.."
 venv_bin="$(pwd)/.venv/bin"
 export PATH="$venv_bin:$PATH"
 export QUARTO_PYTHON="$venv_bin/python"
+# The chapters' Jupyter kernels take their IPython settings from the project,
+# not from ~/.ipython: book/_ipython/profile_default/ipython_kernel_config.py
+# drops ipykernel's notice "Kernel is running over TCP without encryption"
+# (printed once per chapter and format) and nothing else; that file says why.
+export IPYTHONDIR="$(pwd)/book/_ipython"
 if ! command -v quarto >/dev/null 2>&1; then
     echo "quarto not found; trying: pip install quarto-cli (into .venv)" >&2
     "$venv_bin/python" -m pip install -q quarto-cli || true

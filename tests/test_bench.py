@@ -108,7 +108,8 @@ def test_benchmark_and_anatomy_tables():
                               train_over_bound=2.0) for e in (2, 4)]
     sc = tables.scaling_table(report)  # recorded before the pool: no workers
     assert sc.index.tolist() == ["run 1", "run 2"] and "workers" not in sc
-    assert sc["epochs"].tolist() == [2, 4] and sc["train_s"].tolist() == [4.0, 8.0]
+    assert sc["epochs"].tolist() == [2, 4]
+    assert sc["training (s)"].tolist() == [4.0, 8.0]
     report["scaling"] = [dict(p, workers=1, wall_s=p["train_s"] + 0.5)
                          for p in report["scaling"]]
     report["scaling"].append(dict(epochs=4, settings=5, image_size=16, workers=2,
@@ -116,7 +117,7 @@ def test_benchmark_and_anatomy_tables():
                                   train_over_bound=2.2))
     sc = tables.scaling_table(report)
     assert sc["workers"].tolist() == [1, 1, 2]
-    assert sc["wall_s"].tolist() == [4.5, 8.5, 6.0]
+    assert sc["wall (s)"].tolist() == [4.5, 8.5, 6.0]
     a = tables.anatomy_table(report)
     assert len(a) == 6 and a["float64 / bound"].iloc[0] == 1.0
     assert a["float64 (ms)"].tolist() == pytest.approx([2, 2.2, 1, 3, 4, 3.5])

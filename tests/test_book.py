@@ -8,12 +8,14 @@ They need the real images: ``MLP_LAB_DATA`` (an ImageFolder tree) or the
 torchvision CIFAR-10 download in ``data/``; otherwise they are skipped.
 """
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 
 import jupytext
 import nbformat
@@ -28,6 +30,8 @@ REPORT_YML = yaml.safe_load((PROJECT_ROOT / "_quarto-report.yml").read_text())
 REPORT = REPORT_YML["project"]["render"][0]  # the short report (make report)
 DOCUMENTS = [*CHAPTERS, REPORT]
 SMALL_CONFIG = PROJECT_ROOT / "tests" / "book_small.toml"
+# The kernels' IPython profile, as scripts/render_book.sh sets it (IPYTHONDIR).
+KERNEL_PROFILE = PROJECT_ROOT / "book" / "_ipython"
 VARIANT_CONFIG = PROJECT_ROOT / "tests" / "book_variant_small.toml"
 
 
@@ -47,7 +51,7 @@ def book_env(tmp_path_factory) -> dict:
     """Environment of every chapter kernel: small config, one shared tmp cache."""
     cache = tmp_path_factory.mktemp("book-cache")
     return {**os.environ, **_data_env(), "MLP_LAB_CONFIG": str(SMALL_CONFIG),
-            "MLP_LAB_CACHE": str(cache)}
+            "MLP_LAB_CACHE": str(cache), "IPYTHONDIR": str(KERNEL_PROFILE)}
 
 
 def _source(doc: str) -> str:
@@ -72,7 +76,8 @@ def variant_env(tmp_path_factory) -> dict:
     """
     cache = tmp_path_factory.mktemp("book-variant-cache")
     return {**os.environ, **_data_env(), "MLP_LAB_CONFIG": str(VARIANT_CONFIG),
-            "MLP_LAB_CACHE": str(cache), "OMP_NUM_THREADS": "1"}
+            "MLP_LAB_CACHE": str(cache), "OMP_NUM_THREADS": "1",
+            "IPYTHONDIR": str(KERNEL_PROFILE)}
 
 
 def _inline_text(run: nbformat.NotebookNode) -> str:
@@ -101,6 +106,8 @@ def test_chapter_executes_with_the_variant_config(chapter, variant_env):
         assert ("Model 3 (lr=10, momentum=0, weight_decay=0) diverged (its training "
                 "loss became NaN in epoch 1 of 1") in prose
         assert "validation accuracy was Model 3" not in prose
+    if chapter == REPORT:  # stated once in full; referred to after that
+        assert prose.count("The best setting by validation accuracy was") == 1
 
 
 def test_book_lists_existing_chapters_index_first():
@@ -234,6 +241,17 @@ def test_chapters_open_with_the_shared_setup_and_use_what_it_imports(chapter):
     assert not unused, f"{chapter}: setup defines unused {sorted(unused)}"
 
 
+def test_the_best_model_sentence_is_stated_once_per_edition():
+    """In full once (the key results); the selection and answer (f) refer to
+    it. The book's chapters together, and the report, each state it once."""
+    def count(docs):
+        return sum(len(re.findall(r"\bN\.best_sentence\(", _source(d)))
+                   for d in docs)
+    assert count([REPORT]) == 1 and count(CHAPTERS) == 1
+    assert "N.best_sentence(" in (PROJECT_ROOT / "book" / "parts" /
+                                  "_key-results.qmd").read_text()
+
+
 def test_no_inline_expression_decides_with_if_else():
     """Decisions are named, tested narrative functions, not conditional
     expressions in the prose."""
@@ -274,11 +292,14 @@ FORMATS = QUARTO_YML["format"]
 
 def test_pdf_title_page_has_a_plain_author_and_the_render_date():
     """orange-book stops with "expected content, found array" without an
-    author, and prints Typst's escapes (mlp\\_lab) of one with markup in it."""
-    author = QUARTO_YML["author"]  # one place, for the book and the report
+    author, and prints Typst's escapes (mlp\\_lab) of one with markup in it.
+    The author is the book's (title page, home page) and the report's, never
+    project-wide metadata, which Quarto would print under every chapter."""
+    author = QUARTO_YML["book"]["author"]
     assert isinstance(author, str) and author.strip()
     assert not set(author) & set("_*#@$\\<>[]`~"), author
-    assert QUARTO_YML["book"]["author"] == author
+    assert "author" not in QUARTO_YML and "author" not in FORMATS["html"]
+    assert REPORT_YML["author"] == author  # the report profile's, the same name
     assert QUARTO_YML["book"]["date"] == "today"  # the HTML home page
     subtitle = QUARTO_YML["book"]["subtitle"]  # the PDF's: orange-book omits date
     assert re.search(r"`[^`]*#datetime\.today\(\)[^`]*`\{=typst\}", subtitle)
@@ -302,6 +323,44 @@ def test_pdf_hides_glue_code_and_lets_typst_size_table_columns():
     listings = [c for c in CHAPTERS
                 if "report.listing(" in (PROJECT_ROOT / c).read_text()]
     assert listings
+
+
+CHAPTER_REFS = PROJECT_ROOT / FORMATS["typst"]["include-in-header"]
+# orange-book's chapter numbering ("2.") and supplement, then a chapter, a
+# section and references to both (Quarto writes them as Typst references).
+REFS_DOC = """#show: doc => {
+  set heading(numbering: (..nums) => {
+    let vals = nums.pos()
+    let pattern = if vals.len() == 1 { "1." } else if vals.len() <= 4 { "1.1" }
+    if pattern != none { numbering(pattern, ..nums) }
+  })
+  show heading.where(level: 1): set heading(supplement: [Chapter])
+  doc
+}
+= Intro <sec-intro>
+= Backpropagation <sec-backprop>
+== The equations <sec-eq>
+See @sec-backprop, #ref(<sec-backprop>, supplement: [Chapter]) and @sec-eq.
+"""
+
+
+def _chapter_links(tmp_path, header: str) -> list[str]:
+    """The text of each link a chapter reference became, compiled by Typst."""
+    typst = pytest.importorskip("typst")
+    doc = tmp_path / "refs.typ"
+    doc.write_text(header + "\n" + REFS_DOC)
+    links = json.loads(typst.query(str(doc), "link"))
+    return ["".join(c.get("text", "") for c in link["body"]["children"])
+            for link in links]
+
+
+def test_chapter_references_in_the_pdf_have_no_trailing_period(tmp_path):
+    """The PDF's header holds a show rule that prints "Chapter 2", not the
+    template's "Chapter 2.", and leaves other references alone."""
+    assert (PROJECT_ROOT / "book" / "_chapter-refs.typ") == CHAPTER_REFS
+    fixed = _chapter_links(tmp_path, CHAPTER_REFS.read_text(encoding="utf-8"))
+    assert fixed == ["Chapter\u00a02", "Chapter\u00a02"], fixed
+    assert _chapter_links(tmp_path, "") == []  # without it none is rewritten
 
 
 def test_quarto_version_is_required():
@@ -475,10 +534,11 @@ def _ignore(folder: str, names: list[str]) -> list[str]:
     return [n for n in names if n in skip]
 
 
-def _quarto_render(tmp_path, request, *args: str, before=None) -> Path:
+def _quarto_render(tmp_path, request, *args: str, before=None) -> tuple[Path, str]:
     """``quarto render *args`` in a copy of the project, with the small config
-    and the book test's results cache, where Quarto is installed (else skip).
-    ``before(copy)`` runs first. Returns the copy."""
+    and the book test's results cache, where Quarto is installed (else skip),
+    its kernels set up as scripts/render_book.sh sets them. ``before(copy)``
+    runs first. Returns the copy and the render's log."""
     quarto = shutil.which("quarto")
     if quarto is None:
         pytest.skip("quarto not on PATH: the execution of every chapter and of "
@@ -489,30 +549,62 @@ def _quarto_render(tmp_path, request, *args: str, before=None) -> Path:
     shutil.copytree(PROJECT_ROOT, copy, ignore=_ignore)
     if before:
         before(copy)
-    env = {**book_env, "QUARTO_PYTHON": sys.executable}
+    env = {**book_env, "QUARTO_PYTHON": sys.executable,
+           "IPYTHONDIR": str(copy / KERNEL_PROFILE.relative_to(PROJECT_ROOT))}
     out = subprocess.run([quarto, "render", *args], cwd=copy, env=env, text=True,
                          capture_output=True, timeout=3600)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
-    return copy
+    return copy, out.stdout + out.stderr
 
 
-def _missing_captions(pdf: Path, docs: list[str]) -> dict[str, str]:
-    """The captions of ``docs`` that the PDF's text lacks (none when
-    pdftotext, from poppler-utils, is not installed)."""
+def _pdf_text(pdf: Path) -> str | None:
+    """The PDF's text, or None when pdftotext (poppler-utils) is not installed."""
     if not shutil.which("pdftotext"):
-        return {}
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+        return None
+    return subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout
+
+
+def _missing_captions(text: str | None, docs: list[str]) -> dict[str, str]:
+    """The captions of ``docs`` that a PDF's ``text`` lacks (none without text)."""
+    if text is None:
+        return {}
     notebooks = {d: bookcheck.read_chapter(PROJECT_ROOT / d) for d in docs}
     return {label: cap for label, cap in bookcheck.captions(notebooks).items()
             if not bookcheck.caption_in_text(cap, text)}
 
 
+def _machine_paths(text: str, copy: Path, env: dict) -> list[str]:
+    """The folders of the rendering machine that ``text`` prints: the project,
+    the data and the home folder (pdftotext may break a line inside a path)."""
+    flat = re.sub(r"\s+", "", text)
+    home = Path.home()
+    folders = [copy, PROJECT_ROOT, Path(env["MLP_LAB_DATA"]) if env.get(
+        "MLP_LAB_DATA") else None, home if len(home.parts) > 2 else None]
+    return [str(f) for f in folders if f and str(f) in flat]
+
+
+def _title_block(html: str) -> str:
+    """The title block of a Quarto HTML page (title, author, date)."""
+    found = re.search(r'<header id="title-block-header".*?</header>', html,
+                      re.DOTALL)
+    return found.group(0) if found else ""
+
+
+def _log_problems(log: str) -> list[str]:
+    """What a render log must not show: ipykernel's TCP notice."""
+    return [line for line in log.splitlines() if "without encryption" in line]
+
+
 def test_quarto_renders_the_book(tmp_path, request):
     """The real render, where Quarto is installed: both formats are produced,
     the PDF holds every caption, and the HTML reads offline (MathML, no
-    script or stylesheet from another host)."""
-    book = _quarto_render(tmp_path, request) / "_book"
+    script or stylesheet from another host). The author heads the home page
+    only, the home page offers the PDF, neither edition prints a folder of
+    the rendering machine, chapter references carry no stray period, and
+    the log has no kernel notice."""
+    copy, log = _quarto_render(tmp_path, request)
+    book = copy / "_book"
     assert (book / "index.html").is_file()
     pdfs = list(book.glob("*.pdf"))
     assert pdfs, "no PDF from the typst format"
@@ -520,26 +612,56 @@ def test_quarto_renders_the_book(tmp_path, request):
     assert not [p for p in pages if bookcheck.raw_tex_math(p.read_text())]
     remote = {str(p): bookcheck.remote_resources(p.read_text()) for p in pages}
     assert not any(remote.values()), remote
-    assert not _missing_captions(pdfs[0], CHAPTERS)
+    text = _pdf_text(pdfs[0])
+    assert not _missing_captions(text, CHAPTERS)
+
+    author = QUARTO_YML["book"]["author"]
+    index = (book / "index.html").read_text(encoding="utf-8")
+    assert author in _title_block(index)
+    chapters = [book / Path(c).with_suffix(".html") for c in CHAPTERS[1:]]
+    assert all(c.is_file() for c in chapters), chapters
+    with_author = [c.name for c in chapters if re.search(
+        rf">\s*(Authors?|{re.escape(author)})\s*<",
+        _title_block(c.read_text(encoding="utf-8")))]
+    assert not with_author, with_author
+
+    pdf_links = [unquote(h) for h in re.findall(r'href="([^"#?]+\.pdf)"', index)]
+    assert any((book / h.lstrip("/")).resolve() == pdfs[0].resolve()
+               for h in pdf_links), pdf_links  # Download PDF
+    link = re.search(r'<p\b[^>]*id="report-link"[^>]*>', index)
+    assert link and "hidden" in link.group(0)  # no report rendered in this copy
+
+    env = request.getfixturevalue("book_env")
+    printed = [p.read_text(encoding="utf-8") for p in pages] + [text or ""]
+    assert not [m for t in printed for m in _machine_paths(t, copy, env)]
+    if text is not None:
+        assert not re.findall(r"(?:Chapter|Appendix) \w+\.(?=\s*[a-z,;:)])", text)
+    assert not _log_problems(log)
 
 
 def test_quarto_renders_the_report(tmp_path, request):
     """make report, for real where Quarto is installed: the PDF exists, has at
-    most 12 pages, holds every caption, and the book's output is untouched."""
+    most 12 pages, holds every caption, prints no folder of the machine, the
+    log has no kernel notice, and the book's output is untouched."""
     def book_output(copy: Path) -> None:
         (copy / "_book").mkdir()
         (copy / "_book" / "keep.txt").write_text("book output")
-    copy = _quarto_render(tmp_path, request, "--profile", "report",
-                          before=book_output)
+    copy, log = _quarto_render(tmp_path, request, "--profile", "report",
+                               before=book_output)
     pdf = copy / "_report" / "report.pdf"
     assert pdf.is_file()
+    assert sorted(p.name for p in (copy / "_book").iterdir()) == ["keep.txt"]
     assert (copy / "_book" / "keep.txt").read_text() == "book output"
     if shutil.which("pdfinfo"):
         info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True,
                               text=True, check=True).stdout
         pages = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))
         assert pages <= 12, pages
-    assert not _missing_captions(pdf, [REPORT])
+    text = _pdf_text(pdf)
+    assert not _missing_captions(text, [REPORT])
+    env = request.getfixturevalue("book_env")
+    assert not _machine_paths(text or "", copy, env)
+    assert not _log_problems(log)
 
 
 def test_render_checks_on_html_and_pdf_text():

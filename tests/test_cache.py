@@ -11,8 +11,10 @@ does) or make a step raise.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -161,6 +163,45 @@ def test_a_failing_fsync_or_rename_leaves_the_old_file(tmp_path, monkeypatch, st
     monkeypatch.undo()
     assert cache.load_json(target) == {"v": "old"}
     assert leftovers(tmp_path, target) == []
+
+
+def test_the_folder_is_synced_after_the_rename(tmp_path, monkeypatch):
+    """The rename reaches the disk only with the folder's fsync: after
+    ``os.replace``, an fsync of a descriptor of the target's folder."""
+    target = tmp_path / "sub" / "entry.json"
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        st = os.fstat(fd)
+        folder = os.stat(target.parent)
+        events.append("fsync folder" if (st.st_dev, st.st_ino) == (
+            folder.st_dev, folder.st_ino) else "fsync file")
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append("replace")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    cache.save_json(target, {"v": 1})
+    assert events == ["fsync file", "replace", "fsync folder"]
+    assert cache.load_json(target) == {"v": 1}
+
+
+def test_a_file_system_that_cannot_sync_folders_still_writes(tmp_path, monkeypatch):
+    """EINVAL from a folder's fsync (some file systems): the entry stands."""
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    cache.save_json(tmp_path / "entry.json", {"v": 1})
+    assert cache.load_json(tmp_path / "entry.json") == {"v": 1}
 
 
 FULL_DISK = """

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+import pytest
+
+from mlp_lab.book import fmt
 from mlp_lab.book.fmt import markdown_table
 
 
@@ -18,8 +21,8 @@ def test_tiny_errors_keep_their_exponent_and_floats_their_digits():
                        "n": np.array([1000, 7]), "ok": [True, False],
                        "name": ["a", "b"]}, index=["x", "y"])
     assert _rows(df, digits=2, sci=("rel. error",)) == [
-        ["x", "1.23e-12", "0.91", "1000", "True", "a"],
-        ["y", "5.00e-09", "1.00", "7", "False", "b"]]
+        ["x", "1.23e-12", "0.91", "1000", "yes", "a"],
+        ["y", "5.00e-09", "1.00", "7", "no", "b"]]
 
 
 def test_missing_values_are_blank():
@@ -32,3 +35,31 @@ def test_numbers_are_right_aligned_and_text_left_aligned():
     df = pd.DataFrame({"x": [1.0], "label": ["a"]})
     rule = markdown_table(df).data.splitlines()[1]
     assert rule.split("|")[2].endswith(":") and rule.split("|")[3].startswith(":")
+
+
+@pytest.mark.parametrize("values, decimals", [
+    ([91.2, 88.5], 1), ([91.24, 91.18], 2), ([91.24, 91.24, 90.0], 1),
+    ([float("nan"), 50.0, 50.04], 2), ([], 1)])
+def test_percent_decimals(values, decimals):
+    """One decimal, two only where two different values would print alike."""
+    assert fmt.percent_decimals(values) == decimals
+
+
+@pytest.mark.parametrize("values, digits, decimals", [
+    ([0.01, 0.05], 4, 2), ([0.0, 0.85], 4, 2), ([0.0, 0.01, 0.001], 4, 3),
+    ([0.2640127, 0.1], 4, 4), ([3.0, 4.0], 2, 0), ([6.327], 1, 1)])
+def test_exact_decimals(values, digits, decimals):
+    assert fmt.exact_decimals(values, digits) == decimals
+
+
+def test_units_in_headers_choose_the_decimals():
+    df = pd.DataFrame({"time (s)": [6.327, 12.0], "acc (%)": [91.24, 91.18],
+                       "learning rate": [0.01, 0.05], "loss": [0.26401, 0.3]})
+    assert _rows(df, digits=4) == [["0", "6.3", "91.24", "0.01", "0.2640"],
+                                   ["1", "12.0", "91.18", "0.05", "0.3000"]]
+    assert _rows(pd.DataFrame({"d": [0.0, 3e-9]}), digits=1, sci=("d",)) == [
+        ["0", "0"], ["1", "3.0e-09"]]
+
+
+def test_row_name_never_wraps():
+    assert fmt.row_name(0) == "Model\u00a01"

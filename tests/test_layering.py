@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "mlp_lab"
 # The reporting layer: works on the results record, imports no torch.
 REPORTING = ("book.fmt", "book.narrative", "book.original", "book.speedtext",
-             "book.tables", "book.plots", "book.report")
+             "book.tables", "book.plots", "book.report", "book.places")
 ENTRY_POINTS = ("cli", "__main__")
 
 
@@ -75,7 +75,7 @@ def test_the_reporting_layer_imports_no_torch_and_no_benchmark_code(module):
     assert not [m for m in ours if part(m) == "speed"]
     # only what is torch-free itself, or (report) the fallback when no record
     torch_free = {"config", "errors", "cache", "sources", "results", "timing"}
-    allowed = torch_free | {f"book.{m}" for m in ("fmt", "narrative")} | (
+    allowed = torch_free | {f"book.{m}" for m in ("fmt", "narrative", "places")} | (
         {"experiments"} if module == "book.report" else set())
     assert ours <= allowed, ours - allowed
 
@@ -113,14 +113,15 @@ import sys
 sys.path.insert(0, {str(ROOT / "tests")!r})
 import records
 from mlp_lab.config import load_config
+from mlp_lab.device import device_type
 from mlp_lab.results import save_record
 save_record(load_config(), records.results(
     [records.setting(), records.setting(momentum=0.9, val_acc=0.91)],
-    cfg=load_config()))
+    cfg=load_config(), device=device_type()))
 from mlp_lab.book import fmt, narrative, original, plots, report, speedtext, tables
 C, R, F = report.setup()
 assert R.best.index == 1, R.best
-fmt.markdown_table(tables.results_table(R))
+fmt.markdown_table(tables.training_table(R))
 original.reference_table(R)
 narrative.overfitting_sentence(R, F)
 plots.accuracy_bars(R).savefig({str(tmp_path / "a.png")!r})

@@ -211,8 +211,8 @@ def test_no_converged_model(fn):
 
 
 FIGURES = {
-    "samples": lambda r: plots.sample_grid(r.data.samples, r.data.class_names),
-    "normalized": lambda r: plots.normalized_grid(r.data),
+    "sample_grid": lambda r: plots.sample_grid(r.data.samples, r.data.class_names),
+    "normalized_grid": lambda r: plots.normalized_grid(r.data),
     **{name: getattr(plots, name)
        for name in ("accuracy_bars", "final_loss_bars", "loss_curves_grid",
                     "all_loss_curves", "val_accuracy_curves",

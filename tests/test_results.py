@@ -19,6 +19,7 @@ import records
 from mlp_lab import cache
 from mlp_lab import results as rec
 from mlp_lab.config import EXECUTION_FIELDS, Config, Setting
+from mlp_lab.device import device_type
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def setup(image_tree, monkeypatch, tmp_path):
                  settings=(Setting(0.01), Setting(10.0), Setting(0.01, 0.9)))
     res = records.results([records.setting(), records.diverged(),
                            records.setting(momentum=0.9, val_acc=0.91, diff=1e-9)],
-                          cfg=cfg)
+                          cfg=cfg, device=device_type())
     return cfg, res, root
 
 
@@ -208,6 +209,20 @@ def test_the_record_key_follows_the_installed_torch_release(setup, library_copy,
                                    "Version: 0.0.1\n")
     assert metadata.version(package) != "0.0.1"
     assert key(cfg, extra_path=site) != key(cfg)
+
+
+def test_a_record_of_another_device_type_is_a_miss(setup, monkeypatch):
+    """A record computed on a GPU is never served on a CPU, nor the reverse."""
+    cfg, res, _ = setup
+    here = device_type()
+    other = "cpu" if here == "cuda" else "cuda"
+    rec.save_record(cfg, dataclasses.replace(res, env=dataclasses.replace(
+        res.env, device=other)))
+    assert rec.load_record(cfg) is None
+    rec.save_record(cfg, res)
+    assert rec.load_record(cfg).env.device == here
+    monkeypatch.setattr(rec, "device_type", lambda: other)  # the other machine
+    assert rec.load_record(cfg).env.device == other
 
 
 def test_changed_data_files_make_the_record_a_miss(setup):

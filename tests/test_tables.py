@@ -5,12 +5,14 @@ a column read from another field, or rows in another order, would show."""
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 
 import pytest
 
 import records
 from mlp_lab import cache
-from mlp_lab.book import tables
+from mlp_lab.book import fmt, tables
 
 S = records.setting
 
@@ -29,7 +31,10 @@ def res():
                                    "test": [100, 90]})
 
 
-def test_results_table(res):
+NBSP = "\u00a0"
+
+
+def test_results_table_for_the_cli(res):
     t = tables.results_table(res)
     assert t.index.tolist() == ["Model 1", "Model 2", "Model 3"]
     for (_, row), s in zip(t.iterrows(), res.settings):
@@ -39,17 +44,34 @@ def test_results_table(res):
         assert (row.train_acc, row.val_acc) == (s.train_acc, s.val_acc)
         assert row.seconds == s.seconds_sgd + s.seconds_manual
     assert t["best"].tolist() == [False, True, False]
+
+
+def test_training_and_tried_tables(res):
+    t = tables.training_table(res)
+    assert t.index.tolist() == [f"Model{NBSP}1", f"Model{NBSP}2", f"Model{NBSP}3"]
+    assert t.columns.tolist() == ["learning rate", "momentum", "weight decay",
+                                  "final loss", "train accuracy (%)",
+                                  "validation accuracy (%)"]
+    for (_, row), s in zip(t.iterrows(), res.settings):
+        assert (row["learning rate"], row["momentum"], row["weight decay"]) == (
+            s.lr, s.momentum, s.weight_decay)
+        assert row["final loss"] == s.train_loss_sgd[-1]
+        assert row["train accuracy (%)"] == pytest.approx(100 * s.train_acc)
+        assert row["validation accuracy (%)"] == pytest.approx(100 * s.val_acc)
     tried = tables.tried_table(res)
     assert tried["selected"].tolist() == ["", "yes", ""]
-    assert tried["val_acc"].tolist() == [0.62, 0.84, 0.79]
+    assert tried["validation accuracy (%)"].tolist() == pytest.approx([62, 84, 79])
     assert tables.settings_table(res).values.tolist() == [
         [0.01, 0.0, 0.0], [0.02, 0.5, 0.01], [0.05, 0.9, 0.001]]
+    res.settings.append(records.diverged())
+    assert tables.tried_table(res)["selected"].tolist()[-1] == "diverged"
+    assert math.isnan(tables.training_table(res)["final loss"].iloc[-1])
 
 
 def test_test_table_names_each_split(res):
     t = tables.test_table(res)
-    assert t["accuracy"].to_dict() == {"train": 0.93, "validation": 0.84,
-                                       "test": 0.775}
+    assert t["accuracy (%)"].to_dict() == pytest.approx(
+        {"train": 93.0, "validation": 84.0, "test": 77.5})
     none = records.results([records.diverged()])
     assert tables.test_table(none).empty
 
@@ -57,26 +79,74 @@ def test_test_table_names_each_split(res):
 def test_equality_and_time_tables(res):
     eq = tables.equality_table(res)
     assert eq["epochs"].tolist() == [2, 2, 2]
-    assert eq["max_abs_diff_loss"].tolist() == [0.0, 3e-9, 0.0]
-    assert eq["max_abs_diff_params"].tolist() == [0.0, 3e-9, 0.0]
+    assert eq["largest loss difference"].tolist() == [0.0, 3e-9, 0.0]
+    assert eq["largest parameter difference"].tolist() == [0.0, 3e-9, 0.0]
     assert eq["identical"].tolist() == [True, False, True]
     t = tables.time_table(res)
-    assert t["SGD (s)"].tolist() == [1.0, 2.0, 3.0]
-    assert t["manual (s)"].tolist() == [10.0, 11.0, 12.0]
+    assert t["torch.optim.SGD (s)"].tolist() == [1.0, 2.0, 3.0]
+    assert t["manual update (s)"].tolist() == [10.0, 11.0, 12.0]
     short = records.results([records.diverged(epoch=3)])
     assert tables.equality_table(short)["epochs"].tolist() == [3]
 
 
 def test_counts_and_statistics_tables(res):
     c = tables.counts_table(res)
-    assert c.columns.tolist() == ["train", "val", "test"]
-    assert c.to_dict("index") == {"car": {"train": 450, "val": 50, "test": 100},
-                                  "cat": {"train": 430, "val": 70, "test": 90},
-                                  "total": {"train": 880, "val": 120, "test": 190}}
+    assert c.columns.tolist() == ["train", "validation", "test"]
+    assert c.to_dict("index") == {
+        "car": {"train": 450, "validation": 50, "test": 100},
+        "cat": {"train": 430, "validation": 70, "test": 90},
+        "total": {"train": 880, "validation": 120, "test": 190}}
     st = tables.stats_table(res)
-    assert st.to_dict("index") == {"red": {"mean": 0.5, "std": 0.25},
-                                   "green": {"mean": 0.4, "std": 0.2},
-                                   "blue": {"mean": 0.3, "std": 0.2}}
+    assert st.to_dict("index") == {
+        "red": {"mean": 0.5, "standard deviation": 0.25},
+        "green": {"mean": 0.4, "standard deviation": 0.2},
+        "blue": {"mean": 0.3, "standard deviation": 0.2}}
+
+
+BOOK_TABLES = ("settings_table", "training_table", "tried_table", "equality_table",
+               "time_table", "counts_table", "stats_table", "test_table")
+
+
+@pytest.mark.parametrize("name", BOOK_TABLES)
+def test_book_tables_have_headers_in_words(name, res):
+    """No identifier (final_loss, train_acc) as a header: words, with the unit
+    where there is one; accuracies in percent."""
+    t = getattr(tables, name)(res)
+    for header in [t.index.name or "", *t.columns]:
+        assert re.fullmatch(r"[A-Za-z. ]+( \((%|s)\))?|", header), header
+        assert "acc" not in header or header.endswith("(%)"), header
+
+
+def _printed(df, **kw) -> dict[str, list[str]]:
+    """The cells of ``df`` as ``fmt.markdown_table`` prints them, by header."""
+    lines = fmt.markdown_table(df, **kw).data.splitlines()
+    head, *rows = [[c.strip(" ") for c in line.strip("|").split("|")]
+                   for line in lines[:1] + lines[2:]]
+    return {h: [r[k] for r in rows] for k, h in enumerate(head)}
+
+
+def test_printed_formats(res):
+    """Percent with one decimal, hyper-parameters as written, seconds with at
+    most one decimal, "Model 1" with a no-break space."""
+    for s, secs in zip(res.settings, (6.327, 5.77, 61.25)):
+        s.seconds_sgd = secs
+    cells = _printed(tables.training_table(res), digits=4)
+    assert cells["train accuracy (%)"] == ["71.0", "93.0", "88.0"]
+    assert cells["learning rate"] == ["0.01", "0.02", "0.05"]
+    assert cells["weight decay"] == ["0.000", "0.010", "0.001"]
+    assert cells["final loss"] == ["0.6100", "0.3300", "0.4500"]
+    assert cells["model"] == [f"Model{NBSP}1", f"Model{NBSP}2", f"Model{NBSP}3"]
+    assert _printed(tables.time_table(res), digits=2)["torch.optim.SGD (s)"] == [
+        "6.3", "5.8", "61.2"]
+    assert _printed(tables.equality_table(res), digits=1)["identical"] == [
+        "yes", "no", "yes"]
+
+
+def test_percent_gets_two_decimals_where_one_would_hide_a_difference(res):
+    res.settings[0].val_acc, res.settings[1].val_acc = 0.91234, 0.91176
+    cells = _printed(tables.training_table(res), digits=4)
+    assert cells["validation accuracy (%)"] == ["91.23", "91.18", "79.00"]
+    assert cells["train accuracy (%)"] == ["71.0", "93.0", "88.0"]
 
 
 def test_environment_table(res):

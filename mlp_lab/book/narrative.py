@@ -17,6 +17,7 @@ from .. import cache
 from ..config import model_name, setting_label
 from ..results import Results
 from .fmt import num, pct, points, sci
+from .places import shown_place
 
 
 def roughness(losses: list[float]) -> float:
@@ -32,6 +33,40 @@ def roughness(losses: list[float]) -> float:
     return statistics.fmean(abs(d) for d in second) / statistics.fmean(losses)
 
 
+FACTORS = ("lr", "momentum", "weight_decay")  # what a setting chooses
+
+
+def varies(res: Results, factor: str) -> bool:
+    """Whether the converged settings differ in ``factor`` (one of FACTORS):
+    a factor they share cannot explain a difference between them."""
+    return len({getattr(s, factor) for s in res.settings if not s.diverged}) > 1
+
+
+def pairs_differing_only_in(res: Results, factor: str) -> list[tuple[int, int]]:
+    """(without, with) pairs of converged settings, ``factor`` 0 in the first
+    and > 0 in the second, equal in every other factor: the only comparisons
+    that show the effect of ``factor`` alone."""
+    s = res.settings
+    ok = [i for i, r in enumerate(s) if not r.diverged]
+
+    def others(i):
+        return [getattr(s[i], k) for k in FACTORS if k != factor]
+    return [(i, j) for i in ok for j in ok if others(i) == others(j)
+            and getattr(s[i], factor) == 0 < getattr(s[j], factor)]
+
+
+def still_falling(losses: list[float], tail: float = 0.1,
+                  threshold: float = 0.01) -> bool:
+    """Whether a loss curve still falls at its end: by more than ``threshold``
+    (relative) over its last ``tail`` of epochs (at least one), i.e. longer
+    training would still change the model."""
+    k = max(1, round(tail * len(losses)))
+    if len(losses) <= k:
+        return True  # too short to have levelled off
+    before, last = losses[-1 - k], losses[-1]
+    return (before - last) / before > threshold
+
+
 @dataclass(frozen=True)
 class Findings:
     """Outcome-dependent facts the prose states (indices into the settings;
@@ -43,38 +78,39 @@ class Findings:
     noisiest: int | None            # roughest loss curve
     gap: dict[int, float]           # train minus validation accuracy
     roughness: dict[int, float]
-    momentum_gain: float | None     # mean val acc with momentum minus without
-    momentum_gap_larger: bool | None
+    momentum_pairs: list[tuple[int, int]]  # (without, with) momentum, else equal
+    momentum_gain: float | None     # mean val acc gain of those pairs
+    momentum_gap_larger: bool | None  # train-val gap wider with momentum (pairs)
     decay_pairs: list[tuple[int, int]]  # (without, with) weight decay, else equal
     decay_gain: float | None        # mean val acc gain of those pairs
+    decay_still_falling: bool | None  # the decayed curves still fall at the end
+    lr_varies: bool                 # whether converged settings differ in lr
 
 
 def findings(res: Results) -> Findings:
     """The facts of ``res`` the prose states; diverged settings never count."""
     s = res.settings
     ok = [i for i, r in enumerate(s) if not r.diverged]
-    mom = [i for i in ok if s[i].momentum > 0]
-    plain = [i for i in ok if s[i].momentum == 0]
     gap = {i: s[i].train_acc - s[i].val_acc for i in ok}
     rough = {i: roughness(s[i].train_loss_sgd) for i in ok}
-    mean = statistics.fmean
-    pairs = [(i, j) for i in ok for j in ok
-             if (s[i].lr, s[i].momentum) == (s[j].lr, s[j].momentum)
-             and s[i].weight_decay == 0 < s[j].weight_decay]
-    both = bool(mom and plain)
+    mom = pairs_differing_only_in(res, "momentum")
+    decay = pairs_differing_only_in(res, "weight_decay")
+
+    def gain(pairs):
+        return statistics.fmean(s[j].val_acc - s[i].val_acc
+                                for i, j in pairs) if pairs else None
     return Findings(
         n_diverged=len(s) - len(ok),
         lowest_loss=min(ok, key=lambda i: s[i].final_loss) if ok else None,
         largest_gap=max(ok, key=gap.get) if ok else None,
         noisiest=max(ok, key=rough.get) if ok else None,
-        gap=gap, roughness=rough,
-        momentum_gain=(mean(s[i].val_acc for i in mom)
-                       - mean(s[i].val_acc for i in plain)) if both else None,
-        momentum_gap_larger=(mean(gap[i] for i in mom)
-                             > mean(gap[i] for i in plain)) if both else None,
-        decay_pairs=pairs,
-        decay_gain=(mean(s[j].val_acc - s[i].val_acc for i, j in pairs)
-                    if pairs else None))
+        gap=gap, roughness=rough, momentum_pairs=mom, momentum_gain=gain(mom),
+        momentum_gap_larger=(sum(gap[j] - gap[i] for i, j in mom) > 0
+                             if mom else None),
+        decay_pairs=decay, decay_gain=gain(decay),
+        decay_still_falling=(any(still_falling(s[j].train_loss_sgd)
+                                 for _, j in decay) if decay else None),
+        lr_varies=varies(res, "lr"))
 
 
 def describe(i: int | None, res: Results) -> str:
@@ -148,10 +184,11 @@ def normalization_sentence(means: list[float], stds: list[float]) -> str:
 
 def reproducibility_sentence(res: Results, config_file: str) -> str:
     """Everything a render's numbers depend on, in one paragraph: data source
-    and fingerprint, config, seeds, device, versions, the library's code hash."""
+    and fingerprint, config, seeds, device, versions, the library's code hash.
+    The data's place is printed as :func:`~.places.shown_place` gives it."""
     d, e, c = res.data, res.env, res.config
     return (f"Every number here was computed from the {d.source} images at "
-            f"{d.location} ({d.n_files} files, content fingerprint "
+            f"{shown_place(d.location)} ({d.n_files} files, content fingerprint "
             f"{d.fingerprint}) with the configuration \"{c.name}\" ({config_file}), "
             f"split seed {c.split_seed} and model seed {e.seed}, in {e.dtype} on "
             f"{e.device} ({e.device_name}), with Python {e.python}, PyTorch "
@@ -173,12 +210,30 @@ def provenance_note(res: Results) -> str:
 # ------------------------------------------------------------------ results
 
 def best_sentence(res: Results) -> str:
-    """One sentence on the selected model, or on the absence of one."""
+    """One sentence on the selected model, or on the absence of one: stated
+    once, in the key results; later text refers to it (:func:`selected_sentence`,
+    :func:`selected_model`)."""
     if res.best is None:
         return "No setting converged (all diverged), so no model was selected."
     b = res.best
     return (f"The best setting by validation accuracy was {describe(b.index, res)}:"
             f" {pct(b.val_acc)} validation and {pct(b.test_acc)} test accuracy.")
+
+
+def selected_sentence(res: Results) -> str:
+    """Which model the selection chose, by name only (the key results state it
+    in full)."""
+    if res.best is None:
+        return "No setting converged (all diverged), so no model was selected."
+    return f"Validation accuracy selected {model_name(res.best.index)}."
+
+
+def selected_model(res: Results) -> str:
+    """'the selected model, Model 4', or why there is none: a noun phrase that
+    refers to the selection."""
+    if res.best is None:
+        return "no model: every setting diverged, so none was selected"
+    return f"the selected model, {model_name(res.best.index)}"
 
 
 def lowest_loss_sentence(res: Results, f: Findings) -> str:
@@ -256,11 +311,14 @@ def momentum_sentence(f: Findings) -> str:
     """Whether momentum raised the mean validation accuracy, and by how much."""
     gain = f.momentum_gain
     if gain is None:
-        return "No pair of settings with and without momentum was trained."
-    verb = "raised" if gain > 0 else "did not raise"
-    return (f"Momentum {verb} the mean validation accuracy ({gain * 100:+.1f} "
-            "points against the settings without it): within the same number of "
-            "epochs it travels further along consistent gradient directions.")
+        return "No pair of settings differs only in momentum."
+    if gain > 0:
+        return (f"Between settings that differ only in momentum, it raised the "
+                f"validation accuracy ({gain * 100:+.1f} points on average): within "
+                "the same number of epochs it travels further along consistent "
+                "gradient directions.")
+    return (f"Between settings that differ only in momentum, it did not raise the "
+            f"validation accuracy ({gain * 100:+.1f} points on average).")
 
 
 def overfitting_sentence(res: Results, f: Findings) -> str:
@@ -271,11 +329,11 @@ def overfitting_sentence(res: Results, f: Findings) -> str:
     head = (f"The gap between training and validation accuracy is largest for "
             f"{describe(f.largest_gap, res)} ({points(f.gap[f.largest_gap])}); ")
     if f.momentum_gap_larger is None:
-        return head + "there is no setting without momentum to compare with."
+        return head + "no pair of settings differs only in momentum."
     if f.momentum_gap_larger:
-        return head + ("the settings with momentum fit the training split more "
-                       "closely than they generalize, so they overfit more than "
-                       "those without.")
+        return head + ("with momentum, a setting fits the training split more "
+                       "closely than it generalizes, so it overfits more than the "
+                       "same setting without.")
     return head + "momentum did not widen the gap between training and validation."
 
 
@@ -286,18 +344,26 @@ def decay_sentence(f: Findings) -> str:
     gain = f.decay_gain * 100
     small = abs(gain) < 0.5
     size = "hardly changed" if small else ("raised" if gain > 0 else "lowered")
-    return (f"Between settings that differ only in weight decay, it {size} the "
+    head = (f"Between settings that differ only in weight decay, it {size} the "
             f"validation accuracy ({gain:+.1f} points on average): at this "
-            f"strength and for this few epochs its regularizing effect is "
-            f"{'small' if small else 'visible'}.")
+            f"strength its regularizing effect is {'small' if small else 'visible'}")
+    if f.decay_still_falling:  # only then may more epochs change the verdict
+        return head + (", and their training loss is still falling at the last "
+                       "epoch, so longer training may show more of it.")
+    return head + "."
 
 
 def noise_sentence(f: Findings, res: Results) -> str:
-    """Which loss curve is noisiest and whether it belongs to the largest lr."""
+    """Which loss curve is noisiest and whether it belongs to the largest lr;
+    the learning rate is named as a cause only where the settings differ in it."""
     if f.noisiest is None:
         return "No setting converged."
     i = f.noisiest
     top_lr = max(s.lr for s in res.settings if not s.diverged)
+    if not f.lr_varies:
+        return (f"The noisiest loss curve is that of {describe(i, res)}; every "
+                f"converged setting uses the same learning rate ({top_lr:g}), so "
+                "the step size does not explain the difference.")
     if res.settings[i].lr == top_lr:
         return (f"The noisiest loss curve is that of {describe(i, res)}, the largest "
                 f"learning rate ({top_lr:g}): larger steps overshoot more, which "

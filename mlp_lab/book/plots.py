@@ -31,8 +31,10 @@ STYLE = {"font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9,
          "lines.markersize": 4, "hatch.linewidth": 0.8, "figure.dpi": 110}
 TRAINERS = ("torch.optim.SGD", "manual update")
 HATCH = "///"  # marks the manual trainer's bars
+LEGEND_COLUMN = 45  # characters of a legend label that fit half of FIGSIZE
 MARKERS = "osD^vP*X"  # one per model: coinciding curves stay distinguishable
 # behind a value written inside a (possibly hatched) bar, so that it stays legible
+LABEL_PT = 7  # the smallest text of any figure: 6.5 pt once scaled to the PDF
 LABEL_BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85}
 
 
@@ -81,7 +83,7 @@ def _bars(ax, results, series, fmt: str = "{:.1f}", inside: bool = False
                         xycoords=("data", "data" if ok else "axes fraction"),
                         textcoords="offset points", ha="center",
                         va="top" if inside and ok else "bottom",
-                        fontsize=6.5, rotation=90,
+                        fontsize=LABEL_PT, rotation=90,
                         bbox=LABEL_BOX if inside and ok else None)
             shown += [vi] if ok else []
     ax.set(xticks=x, xticklabels=[f"{model_name(i)}\n{setting_label(s, chr(10))}"
@@ -184,10 +186,11 @@ def final_loss_bars(results) -> Figure:
     series = [(TRAINERS[0], [last(s.train_loss_sgd, s) for s in ss], "C0", False),
               (TRAINERS[1], [last(s.train_loss_manual, s) for s in ss], "C0", True)]
     _bars(ax, results, series, "{:.4f}")
-    ax.set_ylim(0, 1.35 * ax.get_ylim()[1])
+    ax.set_ylim(0, 1.15 * ax.get_ylim()[1])  # room for the values above the bars
     ax.set(ylabel="training loss (cross-entropy)",
            title="Final training loss (mean over the last epoch)")
-    ax.legend(loc="upper center", ncols=2)
+    # below the axes, as in every figure: inside, it would cover bars
+    fig.legend(loc="outside lower center", ncols=2)
     return fig
 
 
@@ -204,7 +207,8 @@ def loss_curves_grid(results, cols: int = 3) -> Figure:
                 label=TRAINERS[0])
         ax.plot(*_finite_points(s.train_loss_manual), "--x", color="C1",
                 label=TRAINERS[1])
-        ax.set_title(f"{model_name(i)}\n{setting_label(s)}", fontsize=8)
+        # one line per value: on one line they run into the neighbour's title
+        ax.set_title(f"{model_name(i)}: {setting_label(s, chr(10))}", fontsize=8)
         note = "diverged" if s.diverged else f"max |Δ| = {s.max_abs_diff_loss:.2g}"
         ax.text(0.97, 0.95, note, transform=ax.transAxes, ha="right", va="top",
                 fontsize=7.5, color="C3" if s.diverged else "0.3")
@@ -236,7 +240,10 @@ def _model_curves(fig, ax, results, attr: str, scale: float = 1.0) -> list:
         kept += [] if s.diverged else list(scale * y)
     ax.set_xlabel("epoch")
     ax.xaxis.get_major_locator().set_params(integer=True)
-    fig.legend(loc="outside lower center", ncols=2)
+    # two columns hold labels of up to LEGEND_COLUMN characters at 8 pt
+    labels = [line.get_label() for line in ax.lines]
+    fig.legend(loc="outside lower center",
+               ncols=2 if max(map(len, labels), default=0) <= LEGEND_COLUMN else 1)
     return kept
 
 

@@ -23,6 +23,7 @@ from ..cache import PACKAGE, PROJECT_ROOT
 from ..config import Config, load_config
 from ..results import Results, load_record
 from .narrative import Findings, findings
+from .places import shown_place
 
 BENCHMARKS = PROJECT_ROOT / "benchmarks"
 
@@ -53,8 +54,9 @@ def setup() -> tuple[Config, Results, Findings]:
 
 
 def config_source() -> str:
-    """The config file of this render, or "defaults"."""
-    return os.environ.get("MLP_LAB_CONFIG") or "defaults"
+    """The config file of this render as the book prints it (relative to the
+    project or to ~, :func:`~.places.shown_place`), or "defaults"."""
+    return shown_place(os.environ.get("MLP_LAB_CONFIG") or "defaults")
 
 
 def _definition(tree: ast.Module, qualname: str) -> ast.AST:
