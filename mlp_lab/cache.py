@@ -72,10 +72,12 @@ def stable_hash(obj: Any, n: int = 16) -> str:
 
 # The modules whose code determines the numbers (not how they are shown): all
 # that experiments.run executes, the environment and wall times it records
-# included; not errors, whose messages change no result.
+# included, and the pool and cluster that hand each result back to its
+# setting; not errors, whose messages change no result.
 COMPUTE_MODULES = ("cache", "config", "data", "device", "download", "sources",
                    "images", "models", "trainers", "experiments", "results",
-                   "environment", "timing", "threads")
+                   "environment", "timing", "threads", "training", "pool",
+                   "cluster")
 PACKAGE = Path(__file__).resolve().parent
 # The installed releases whose code computes the numbers too (torchvision
 # resizes the images): read from their metadata, without importing them.

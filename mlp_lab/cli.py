@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -11,15 +12,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .config import load_config, model_name
-from .errors import CacheError, ConfigError, DataError
+from .errors import CacheError, ClusterError, ConfigError, DataError, WorkerError
 
 
 @contextmanager
 def _tqdm_bar(desc: str, total: int):
-    """A progress bar over epochs; yields the ``on_epoch(epoch, loss)`` hook."""
+    """A progress bar of ``total`` steps (a training's epochs, or the settings
+    done in a pool); yields the ``on_epoch(step, loss)`` hook."""
     from tqdm.auto import tqdm
 
-    with tqdm(total=total, desc=desc, unit="epoch", leave=False,
+    with tqdm(total=total, desc=desc, unit="", leave=False,
               file=sys.stderr) as bar:
         def hook(epoch: int, loss: float) -> None:
             bar.update(1)
@@ -27,8 +29,31 @@ def _tqdm_bar(desc: str, total: int):
         yield hook
 
 
+def _execution(cfg, args: argparse.Namespace):
+    """``cfg`` with ``--workers`` and ``--scheduler`` applied; a bad count is
+    a ConfigError naming the flag."""
+    changes = {}
+    if args.workers is not None:
+        try:
+            changes["workers"] = int(args.workers)
+        except ValueError:
+            changes["workers"] = -1
+        if changes["workers"] < 1:
+            raise ConfigError(f"--workers {args.workers} is not a whole number >= "
+                              "1. Fix: pass a count of processes, e.g. --workers "
+                              "2, or leave it out to use every usable core.")
+    if args.scheduler is not None:
+        changes["scheduler"] = args.scheduler
+    return dataclasses.replace(cfg, **changes)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    cfg = load_config(args.config)  # first: a bad config fails before torch loads
+    # first: a bad config or flag fails before torch loads
+    cfg = _execution(load_config(args.config), args)
+    if cfg.scheduler:
+        from .cluster import check_scheduler
+
+        check_scheduler(cfg.scheduler)
     from . import cache
     from .book.tables import results_table
     from .experiments import run
@@ -130,6 +155,12 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--config", help="TOML file overriding the defaults "
                    "(default: $MLP_LAB_CONFIG)")
     r.add_argument("--json", metavar="OUT", help="also write the results as JSON")
+    r.add_argument("--workers", metavar="N", help="processes that train at once, "
+                   "one training each (default: the config's workers, 0 = every "
+                   "usable core; 1 = in this process; CUDA: always 1)")
+    r.add_argument("--scheduler", metavar="ADDRESS", help="send the trainings to "
+                   "this Dask scheduler, e.g. tcp://host:8786 (needs "
+                   "mlp_lab[cluster])")
     r.set_defaults(func=cmd_run)
     d = sub.add_parser("data", help="prepare the data; print split sizes and counts")
     d.add_argument("--config", help="TOML file overriding the defaults")
@@ -169,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
         warnings.showwarning = _one_line_warning  # e.g. a damaged cache file
         try:
             return args.func(args)
-        except (ConfigError, DataError, CacheError) as exc:
+        except (ConfigError, DataError, CacheError, ClusterError,
+                WorkerError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt:  # the workers are stopped; no partial entry
+            print("interrupted: the settings finished before are cached; run "
+                  "again to train the rest", file=sys.stderr)
+            return 130

@@ -57,6 +57,9 @@ class Setting:
     weight_decay: float = 0.0
 
 
+# Fields that say where the trainings run, not what they compute.
+EXECUTION_FIELDS = ("workers", "scheduler")
+
 DEFAULT_SETTINGS = (
     Setting(0.01, 0.0, 0.0),
     Setting(0.01, 0.0, 0.01),
@@ -73,7 +76,10 @@ class Config:
     ``sizes`` are the MLP layer widths; ``sizes[0]`` must equal
     ``3 * image_size**2`` and ``sizes[-1]`` the number of classes (2).
     ``limit_per_class`` (0 = all) keeps only the first N images of each class
-    in each split: a fast, small variant for tests and drafts.
+    in each split: a fast, small variant for tests and drafts. ``workers`` and
+    ``scheduler`` (:data:`EXECUTION_FIELDS`) say where the trainings run, not
+    what they compute: the results are the same for any value, so they are
+    left out of :meth:`to_dict`, and with it of every cache key and record.
     """
 
     name: str = "car vs cat, 16x16"
@@ -90,6 +96,8 @@ class Config:
     dtype: str = "float64"
     loss: str = "cross_entropy"
     data_dir: str = ""
+    workers: int = 0      # 0 = the usable cores (see experiments.run)
+    scheduler: str = ""   # "" = this machine; else a Dask scheduler's address
     settings: tuple[Setting, ...] = DEFAULT_SETTINGS
 
     def __post_init__(self) -> None:
@@ -99,8 +107,12 @@ class Config:
         validate(self)
 
     def to_dict(self) -> dict:
-        """Plain JSON-able dict (tuples become lists)."""
-        return dataclasses.asdict(self)
+        """Plain JSON-able dict (tuples become lists) of the fields that
+        determine the results: all but the :data:`EXECUTION_FIELDS`."""
+        d = dataclasses.asdict(self)
+        for key in EXECUTION_FIELDS:
+            del d[key]
+        return d
 
     def data_dict(self) -> dict:
         """The fields that determine the prepared data set."""
@@ -143,6 +155,7 @@ FIELD_TYPES = {
     "image_size": int, "train_fraction": float, "split_seed": int,
     "limit_per_class": int, "sizes": (list, int), "epochs": int,
     "batch_size": int, "seed": int, "dtype": str, "loss": str, "data_dir": str,
+    "workers": int, "scheduler": str,
 }
 
 
@@ -212,6 +225,9 @@ def validate(cfg: Config) -> None:
     if cfg.sizes[-1] != 2:
         _fail("sizes", f"output width {cfg.sizes[-1]} is not 2 (two classes)",
               "end sizes with 2")
+    if cfg.workers < 0:
+        _fail("workers", f"{cfg.workers} is negative",
+              "use 0 (one worker per usable core) or a count >= 1")
     if cfg.dtype not in DTYPES:
         _fail("dtype", f"{cfg.dtype!r} is not supported", f"use one of {DTYPES}")
     if cfg.loss not in LOSSES:

@@ -36,7 +36,7 @@ from .sources import data_root, source_key
 from .threads import pinned
 
 __all__ = ["Batches", "DataError", "PreparedData", "channel_stats", "data_root",
-           "load_data", "source_key", "split_indices"]
+           "load_cached", "load_data", "source_key", "split_indices"]
 
 SPLITS = ("train", "val", "test")
 _FORMAT = 1  # bump when the cache file layout changes
@@ -171,6 +171,21 @@ def load_data(cfg: Config) -> PreparedData:
             key, path = cache_path()
         entry.update(key=key, format=_FORMAT)
         cache.save_tensors(path, entry)
+    return _prepared(entry, path, cfg)
+
+
+def _prepared(entry: dict, path: Path, cfg: Config) -> PreparedData:
     prov = dict(entry["provenance"], cache_file=str(path))
     return PreparedData(entry["images"], entry["labels"], entry["mean"],
                         entry["std"], tuple(cfg.class_names), prov)
+
+
+def load_cached(path: str | Path, cfg: Config) -> PreparedData:
+    """The prepared data in the data cache file ``path`` that ``load_data(cfg)``
+    wrote: what a worker process reads instead of building the data again."""
+    path = Path(path)
+    entry = cache.load_tensors(path)
+    if not isinstance(entry, dict) or not _valid(entry, entry.get("key")):
+        raise DataError(f"the data cache file {path} is missing or damaged. Fix: "
+                        "run again; it is rebuilt from the images.")
+    return _prepared(entry, path, cfg)

@@ -15,3 +15,11 @@ class DataError(RuntimeError):
 
 class CacheError(OSError):
     """The cache folder cannot be created or written."""
+
+
+class WorkerError(RuntimeError):
+    """A worker process (local or on a cluster) died while it trained."""
+
+
+class ClusterError(RuntimeError):
+    """The Dask scheduler cannot be used (not installed, unreachable)."""

@@ -18,25 +18,26 @@ also writes the whole outcome as the results record
 from __future__ import annotations
 
 import dataclasses
-import math
-from contextlib import AbstractContextManager, nullcontext
-from typing import Callable
+import signal
+import threading
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Iterator
 
 import torch
-from torch import nn
 
 from . import cache
+from .cluster import run_cluster
 from .config import Config, Setting, load_config, setting_label
 from .data import PreparedData, load_data
 from .environment import environment
 from .models import make_model
-from .threads import pinned
+from .pool import plan_workers, run_pool
 from .results import BestModel, DataSummary, Results, SettingResult, save_record
-from .timing import timed
-from .trainers import (accuracy, confusion_matrix, default_device, sgd_optimizer,
-                       train, train_manual_update)
-
-Progress = Callable[[str, int], AbstractContextManager]
+from .threads import pinned
+from .trainers import accuracy, confusion_matrix, default_device
+from .training import (TRAINER_NAMES, TRAINERS, Progress, Trained, setting_result,
+                       train_one)
 
 
 def _key(cfg: Config, setting: Setting, fingerprint: str, device: torch.device) -> str:
@@ -46,79 +47,6 @@ def _key(cfg: Config, setting: Setting, fingerprint: str, device: torch.device) 
     return cache.stable_hash([fields, dataclasses.asdict(setting), fingerprint,
                               code, torch.__version__, cache.releases(),
                               device.type])
-
-
-def _max_abs_diff(a, b) -> float:
-    """max |a_i - b_i| over lists of floats or of tensors (inf if lengths differ).
-
-    Equal entries count 0 even when not finite (both NaN, or the same inf): a
-    diverged setting whose trainers hit the same NaNs is still identical. A
-    NaN on one side only counts inf.
-    """
-    if len(a) != len(b):
-        return math.inf
-    if not a:
-        return 0.0
-    if not isinstance(a[0], torch.Tensor):
-        a, b = ([torch.tensor(v, dtype=torch.float64)] for v in (a, b))
-    out = 0.0
-    for x, y in zip(a, b):
-        x, y = x.detach(), y.detach()
-        same = (x == y) | (x.isnan() & y.isnan())
-        diff = (x - y).abs().nan_to_num(nan=math.inf)
-        out = max(out, torch.where(same, 0.0, diff).max().item())
-    return out
-
-
-def train_setting(cfg: Config, setting: Setting, data: PreparedData,
-                  progress: Progress | None = None) -> tuple[SettingResult, dict]:
-    """Train ``setting`` with both trainers; return its result and SGD weights.
-
-    Runs with one intra-op thread (:mod:`mlp_lab.threads`), so its numbers do
-    not depend on the machine's core count."""
-    with pinned():
-        return _train_setting(cfg, setting, data, progress)
-
-
-def _train_setting(cfg: Config, setting: Setting, data: PreparedData,
-                   progress: Progress | None) -> tuple[SettingResult, dict]:
-    dtype, device = getattr(torch, cfg.dtype), default_device()
-    loaders = {s: data.batches(s, cfg.batch_size, dtype, device)
-               for s in ("train", "val")}
-    loss_fn = nn.CrossEntropyLoss()
-    tag = setting_label(setting)
-    progress = progress or (lambda desc, total: nullcontext())
-
-    model = make_model(cfg.sizes, cfg.seed, dtype, device)
-    opt = sgd_optimizer(model.parameters(), setting.lr, setting.momentum,
-                        setting.weight_decay)
-    val_curve: list[float] = []
-    with progress(f"SGD    {tag}", cfg.epochs) as bar:
-        def on_epoch(epoch: int, loss: float) -> None:
-            val_curve.append(accuracy(model, loaders["val"]))
-            if bar is not None:
-                bar(epoch, loss)
-        t_sgd, loss_sgd = timed(train, cfg.epochs, opt, model, loss_fn,
-                                loaders["train"], on_epoch=on_epoch)
-
-    manual = make_model(cfg.sizes, cfg.seed, dtype, device)
-    with progress(f"manual {tag}", cfg.epochs) as bar:
-        t_man, loss_man = timed(train_manual_update, cfg.epochs, manual, loss_fn,
-                                loaders["train"], setting.lr, setting.momentum,
-                                setting.weight_decay, on_epoch=bar)
-
-    result = SettingResult(
-        lr=setting.lr, momentum=setting.momentum, weight_decay=setting.weight_decay,
-        train_loss_sgd=loss_sgd, train_loss_manual=loss_man,
-        val_acc_per_epoch=val_curve,
-        train_acc=accuracy(model, loaders["train"]),
-        val_acc=accuracy(model, loaders["val"]),
-        max_abs_diff_loss=_max_abs_diff(loss_sgd, loss_man),
-        max_abs_diff_params=_max_abs_diff(list(model.parameters()),
-                                          list(manual.parameters())),
-        seconds_sgd=t_sgd, seconds_manual=t_man,
-        diverged=not all(math.isfinite(v) for v in loss_sgd + loss_man))
-    return result, {k: v.cpu() for k, v in model.state_dict().items()}
 
 
 def _cached_entry(folder, key: str) -> tuple[SettingResult, dict] | None:
@@ -139,25 +67,79 @@ def _cached_entry(folder, key: str) -> tuple[SettingResult, dict] | None:
     return SettingResult(**meta, from_cache=True), weights["state"]
 
 
-def cached_setting(cfg: Config, setting: Setting, data: PreparedData,
-                   progress: Progress | None = None) -> tuple[SettingResult, dict]:
-    """``train_setting`` served from the results cache when a valid entry exists.
+def _save_entry(folder, key: str, result: SettingResult, state: dict) -> None:
+    """Write a setting's entry: the weights file first, then the JSON file.
 
-    The weights file is written before the JSON file, and an entry counts only
-    when both load and carry the same key: a run killed between (or during) the
-    two writes leaves no entry that would be read as valid.
-    """
-    key = _key(cfg, setting, data.provenance["fingerprint"], default_device())
-    folder = cache.cache_dir() / "results"
-    hit = _cached_entry(folder, key)
-    if hit is not None:
-        return hit
-    result, state = train_setting(cfg, setting, data, progress)
-    cache.save_tensors(folder / f"setting-{key}.pt", {"key": key, "state": state})
+    An entry counts only when both load and carry the same key, so a run
+    killed between (or during) the two writes leaves no entry that would be
+    read as valid; Ctrl-C waits until both are written (a finished setting
+    is kept whole, never half)."""
     record = dataclasses.asdict(result)
     del record["from_cache"]
-    cache.save_json(folder / f"setting-{key}.json", dict(record, key=key))
-    return result, state
+    with _sigint_deferred():
+        cache.save_tensors(folder / f"setting-{key}.pt", {"key": key, "state": state})
+        cache.save_json(folder / f"setting-{key}.json", dict(record, key=key))
+
+
+@contextmanager
+def _sigint_deferred():
+    """Hold SIGINT (Ctrl-C) back during the block; it arrives right after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _trainings(cfg: Config, jobs: list[tuple], data: PreparedData,
+               progress: Progress | None) -> tuple[Iterator, str]:
+    """``(job index, Trained)`` for ``jobs`` (setting, trainer) as each finishes,
+    and where they run: here when one worker is planned (always on CUDA),
+    with a progress bar per training; else in the local pool or on the Dask
+    cluster of ``cfg.scheduler``."""
+    names = [f"{setting_label(s)} ({TRAINER_NAMES[t]})" for s, t in jobs]
+    tasks = [(cfg, s, t) for s, t in jobs]
+    workers = plan_workers(default_device().type, cfg.workers, len(jobs))
+    if cfg.scheduler:
+        return (run_cluster(cfg.scheduler, train_one, tasks, names, data),
+                "on the Dask cluster")
+    if workers == 1:
+        return ((i, train_one(cfg, s, t, data, progress))
+                for i, (s, t) in enumerate(jobs)), ""
+    path = data.provenance.get("cache_file", "")
+    if not Path(path).is_file():  # the workers read the data cache file
+        path = load_data(cfg).provenance["cache_file"]
+    return run_pool(train_one, tasks, workers, names, path), f"on {workers} workers"
+
+
+def _train_missing(cfg: Config, missing: dict[int, str], data: PreparedData,
+                   progress: Progress | None):
+    """Train the settings ``missing`` (index -> cache key) and cache each one
+    as soon as both its trainings are done; yield (index, result, state).
+    Trained elsewhere, one progress bar counts the settings done."""
+    folder = cache.cache_dir() / "results"
+    jobs = [(cfg.settings[i], t) for i in missing for t in TRAINERS]
+    owner = [i for i in missing for _ in TRAINERS]
+    halves: dict[int, dict[str, Trained]] = {i: {} for i in missing}
+    results, where = _trainings(cfg, jobs, data, progress)
+    overall = (progress(f"settings {where}", len(missing)) if where and progress
+               else nullcontext())
+    with overall as bar:
+        for j, trained in results:
+            i = owner[j]
+            halves[i][jobs[j][1]] = trained
+            if len(halves[i]) < len(TRAINERS):
+                continue
+            done = halves.pop(i)
+            sgd, manual = (done[t] for t in TRAINERS)
+            result = setting_result(cfg.settings[i], sgd, manual)
+            _save_entry(folder, missing[i], result, sgd.state)
+            if bar is not None:
+                bar(len(missing) - len(halves), result.final_loss)
+            yield i, result, sgd.state
 
 
 def select_best(settings: list[SettingResult]) -> int | None:
@@ -200,10 +182,25 @@ def data_summary(data: PreparedData) -> DataSummary:
 def run(cfg: Config | None = None, progress: Progress | None = None,
         data: PreparedData | None = None) -> Results:
     """Train (or load) every setting of ``cfg``, select the best, test it,
-    and write the results record the book reads (``results.save_record``)."""
+    and write the results record the book reads (``results.save_record``).
+
+    The settings missing from the results cache are trained in
+    ``cfg.workers`` processes (or on the cluster of ``cfg.scheduler``), one
+    training each: a setting's SGD and manual trainings are two units of work,
+    so five settings keep ten cores busy, and a small machine's last round
+    waits for half a setting, not a whole one. Both trainings start from
+    the same seed and data in any process, so they stay bit-identical, and the
+    setting is compared and cached here as soon as its second one ends."""
     cfg = cfg or load_config()
     data = data or load_data(cfg)
-    outcomes = [cached_setting(cfg, s, data, progress) for s in cfg.settings]
+    device, folder = default_device(), cache.cache_dir() / "results"
+    keys = [_key(cfg, s, data.provenance["fingerprint"], device)
+            for s in cfg.settings]
+    outcomes = {i: _cached_entry(folder, k) for i, k in enumerate(keys)}
+    missing = {i: k for i, k in enumerate(keys) if outcomes[i] is None}
+    for i, result, state in _train_missing(cfg, missing, data, progress):
+        outcomes[i] = result, state
+    outcomes = [outcomes[i] for i in range(len(keys))]
     settings = [r for r, _ in outcomes]
     best = select_best(settings)
     best_eval = (None if best is None else

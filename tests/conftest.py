@@ -2,7 +2,9 @@
 
 Every test gets its own empty ``MLP_LAB_CACHE`` (autouse), so no test reads
 another's cache or the project's ``data/cache``. A test that manages the
-cache itself can opt out with ``@pytest.mark.own_cache``.
+cache itself can opt out with ``@pytest.mark.own_cache``. In the test's own
+process, ``run`` trains in that process by default (autouse); a test that
+sets ``workers`` gets a pool.
 """
 
 from __future__ import annotations
@@ -22,6 +24,17 @@ ROOT = Path(__file__).resolve().parent.parent
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "own_cache: the test sets MLP_LAB_CACHE itself (no autouse tmp)")
+
+
+@pytest.fixture(autouse=True)
+def in_process_by_default(monkeypatch):
+    """``run`` trains in the test's own process unless a test asks for workers:
+    the tiny trainings here take less time than starting a pool. The pool
+    itself is tested in test_pool.py, and every CLI test in a new process
+    runs the default plan (one worker per usable core)."""
+    from mlp_lab import pool
+
+    monkeypatch.setattr(pool, "usable_cores", lambda: 1)
 
 
 @pytest.fixture(autouse=True)

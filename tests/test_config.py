@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from mlp_lab.config import (LOSSES, Config, ConfigError, Setting,
+from mlp_lab.config import (EXECUTION_FIELDS, LOSSES, Config, ConfigError, Setting,
                             config_from_dict, load_config)
 
 
@@ -37,8 +37,25 @@ def test_to_dict_and_data_dict_are_plain():
     cfg = Config()
     d = cfg.to_dict()
     assert d["settings"][4] == {"lr": 0.05, "momentum": 0.85, "weight_decay": 0.01}
+    # where the trainings run is not part of what they compute
+    assert not set(EXECUTION_FIELDS) & set(d)
+    assert set(d) | set(EXECUTION_FIELDS) == {f.name for f in dataclasses.fields(
+        Config)}
+    assert Config(workers=3, scheduler="tcp://h:1").to_dict() == d
     assert set(cfg.data_dict()) == {"classes", "image_size", "train_fraction",
                                     "split_seed", "limit_per_class"}
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("workers = -1", "-1 is negative"),
+    ("workers = 1.5", "1.5 is not a whole number"),
+    ('workers = "all"', "'all' is not a whole number"),
+    ("scheduler = 8786", "8786 is not a string"),
+])
+def test_bad_execution_fields_name_the_field(tmp_path, text, problem):
+    field = text.split(" ")[0]
+    with pytest.raises(ConfigError, match=f"'{field}': {problem}"):
+        load_config(write(tmp_path, text))
 
 
 # ---------------------------------------------------------------- overrides
@@ -59,6 +76,8 @@ OVERRIDES = {
     "seed": ("seed = 1", 1),
     "dtype": ('dtype = "float32"', "float32"),
     "data_dir": ('data_dir = "/somewhere"', "/somewhere"),
+    "workers": ("workers = 3", 3),
+    "scheduler": ('scheduler = "tcp://127.0.0.1:8786"', "tcp://127.0.0.1:8786"),
     "settings": ("[[settings]]\nlr = 0.2", (Setting(0.2, 0.0, 0.0),)),
 }
 

@@ -18,7 +18,7 @@ import pytest
 import records
 from mlp_lab import cache
 from mlp_lab import results as rec
-from mlp_lab.config import Config, Setting
+from mlp_lab.config import EXECUTION_FIELDS, Config, Setting
 from mlp_lab.device import device_type
 
 
@@ -96,7 +96,7 @@ RECORD_CHANGES = {
 
 
 def test_every_config_field_has_a_record_case():
-    fields = {f.name for f in dataclasses.fields(Config)}
+    fields = {f.name for f in dataclasses.fields(Config)} - set(EXECUTION_FIELDS)
     assert {k.split(".")[0] for k in RECORD_CHANGES} == fields - {"loss"}
     assert {k.split(".")[1] for k in RECORD_CHANGES if "." in k} == {
         f.name for f in dataclasses.fields(Setting)}
@@ -113,6 +113,14 @@ def test_a_record_of_another_config_is_a_miss(setup, field):
     assert rec.load_record(other) is None
     rec.save_record(other, res)  # each config its own record, side by side
     assert rec.load_record(cfg) is not None and rec.load_record(other) is not None
+
+
+def test_where_the_trainings_ran_is_not_part_of_the_record(setup):
+    cfg, res, _ = setup
+    rec.save_record(cfg, res)
+    elsewhere = dataclasses.replace(cfg, workers=7, scheduler="tcp://127.0.0.1:1")
+    assert rec.record_key(elsewhere) == rec.record_key(cfg)
+    assert rec.load_record(elsewhere).to_dict() == rec.load_record(cfg).to_dict()
 
 
 KEY_SCRIPT = """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from mlp_lab import data, experiments, threads
+from mlp_lab import data, experiments, threads, training
 from mlp_lab.config import Config
 
 
@@ -40,7 +40,7 @@ def spy_threads(monkeypatch, module, name: str) -> list[int]:
 def test_data_and_training_run_on_one_thread_whatever_the_caller_set(
         monkeypatch, image_tree):
     built = spy_threads(monkeypatch, data, "_build")
-    trained = spy_threads(monkeypatch, experiments, "_train_setting")
+    trained = spy_threads(monkeypatch, training, "_train_one")
     cfg = Config(data_dir=str(image_tree()), image_size=4, sizes=(48, 8, 2),
                  epochs=1, classes=("automobile", "cat"))
     before = torch.get_num_threads()
@@ -51,4 +51,4 @@ def test_data_and_training_run_on_one_thread_whatever_the_caller_set(
     finally:
         torch.set_num_threads(before)
     assert built == [threads.THREADS]
-    assert trained == [threads.THREADS] * len(cfg.settings)
+    assert trained == [threads.THREADS] * 2 * len(cfg.settings)  # two trainers

@@ -131,6 +131,10 @@ def environment_table(res: Results, quarto: str, config_file: str) -> pd.DataFra
 BENCH_ROWS = {  # key in the bench JSON -> row name
     "reference_s": "course-style pipeline, end to end (s)",
     "mlp_lab_s": "mlp_lab, end to end, data cached (s)",
+    "mlp_lab_workers1_s": "mlp_lab with --workers 1, end to end (s)",
+    "workers": "default workers (processes)",
+    "workers_speedup": "speed-up of the default workers over --workers 1",
+    "pool_start_s": "start of the worker pool, once per process (s)",
     "speedup": "speed-up (course-style / mlp_lab)",
     "train_s": "mlp_lab training (s)",
     "bound_s": "matmul-bound time of that work (s)",
@@ -178,13 +182,16 @@ def anatomy_table(bench: dict | None) -> pd.DataFrame | None:
 
 
 def scaling_table(bench: dict | None) -> pd.DataFrame | None:
-    """Training time against epochs, settings and image size (one run each)."""
+    """Training time against epochs, settings, image size and worker count
+    (one run each; a record made before the pool has no workers column)."""
     if bench is None:
         return None
     cols = {"epochs": "epochs", "settings": "settings", "image_size": "image size",
-            "gflop": "GFLOP", "train_s": "training (s)", "bound_s": "bound (s)",
+            "workers": "workers", "gflop": "GFLOP", "wall_s": "wall (s)",
+            "train_s": "training (s)", "bound_s": "bound (s)",
             "train_over_bound": "training / bound"}
-    df = pd.DataFrame(bench["scaling"])[list(cols)].rename(columns=cols)
+    df = pd.DataFrame(bench["scaling"])
+    df = df[[c for c in cols if c in df]].rename(columns=cols)
     df.index = pd.Index([f"run {i + 1}" for i in range(len(df))], name="scaling")
     return df
 
