@@ -37,7 +37,7 @@ from .results import BestModel, DataSummary, Results, SettingResult, save_record
 from .threads import pinned
 from .trainers import accuracy, confusion_matrix, default_device
 from .training import (TRAINER_NAMES, TRAINERS, Progress, Trained, setting_result,
-                       train_one)
+                       train_from_cache, train_one)
 
 
 def _key(cfg: Config, setting: Setting, fingerprint: str, device: torch.device) -> str:
@@ -112,7 +112,8 @@ def _trainings(cfg: Config, jobs: list[tuple], data: PreparedData,
     path = data.provenance.get("cache_file", "")
     if not Path(path).is_file():  # the workers read the data cache file
         path = load_data(cfg).provenance["cache_file"]
-    return run_pool(train_one, tasks, workers, names, path), f"on {workers} workers"
+    return (run_pool(train_from_cache, tasks, workers, names, path),
+            f"on {workers} workers")
 
 
 def _train_missing(cfg: Config, missing: dict[int, str], data: PreparedData,

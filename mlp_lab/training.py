@@ -70,18 +70,22 @@ class Trained:
     val_acc: float | None = None
 
 
-def train_one(cfg: Config, setting: Setting, trainer: str, data: PreparedData | str,
+def train_one(cfg: Config, setting: Setting, trainer: str, data: PreparedData,
               progress: Progress | None = None) -> Trained:
     """Train a fresh model (``torch.manual_seed(cfg.seed)``) on ``setting`` with
     ``trainer`` ("sgd" or "manual"): the unit of work of every worker.
 
-    ``data`` is the prepared data or the path of its data cache file (a worker
-    reads it once). Runs with one intra-op thread (:mod:`mlp_lab.threads`), so
-    its numbers do not depend on the machine's core count or on the process."""
-    if isinstance(data, str):
-        data = _data_from_cache(data, cfg)
+    Runs with one intra-op thread (:mod:`mlp_lab.threads`), so its numbers do
+    not depend on the machine's core count or on the process."""
     with pinned():
         return _train_one(cfg, setting, trainer, data, progress)
+
+
+def train_from_cache(cfg: Config, setting: Setting, trainer: str, path: str,
+                     progress: Progress | None = None) -> Trained:
+    """:func:`train_one` on the prepared data of the data cache file ``path``,
+    read once per worker process (a pool's workers share no memory)."""
+    return train_one(cfg, setting, trainer, _data_from_cache(path, cfg), progress)
 
 
 @functools.lru_cache(maxsize=2)

@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mlp_lab import cli
+from mlp_lab import cli, pool
 from mlp_lab.book import bookcheck
 from mlp_lab.cache import PROJECT_ROOT
 from mlp_lab.config import load_config
@@ -99,6 +99,9 @@ def handin(tmp_path_factory):
         for k, v in env.items():
             mp.setenv(k, v)
         mp.setattr(authors, "PROJECT_ROOT", project)
+        # Train the record here: a pool's fork server would keep this blocked
+        # PYTHONPATH for every later pool of the session (conftest's default).
+        mp.setattr(pool, "usable_cores", lambda: 1)
         with contextlib.redirect_stderr(err):
             rc = cli.main(["handin", "--config", str(SMALL), "--out", str(out)])
         record = load_record(load_config())
@@ -171,6 +174,15 @@ def test_part_b_numbers_equal_the_record(handin):
     assert (final["best"], final["test_acc"], final["confusion"]) == (
         rec.best.index, rec.best.test_acc, rec.best.confusion)
     assert "Data source: " in _outputs(nb)
+
+
+def test_no_output_shows_the_machines_data_folder(handin):
+    """A handed-in notebook names the data by source, count and fingerprint,
+    never by where it lay on the machine that ran it."""
+    folder = Path(_data_env().get("MLP_LAB_DATA") or PROJECT_ROOT / "data").resolve()
+    for nb in handin["nbs"].values():
+        text = _outputs(nb) + "".join(c.source for c in nb.cells)
+        assert str(folder) not in text and str(folder.parent) not in text
 
 
 def test_first_cells_show_the_authors_and_the_missing_division_warns(handin):

@@ -83,7 +83,7 @@ def test_normalized_grid_same_samples_rescaled(results):
 def test_accuracy_bars(results):
     fig = plots.accuracy_bars(results)
     (ax,) = fig.axes
-    sgd, man = plots.TRAINERS
+    sgd, man = plots.TRAINER_LABELS
     np.testing.assert_allclose(_bars(ax, f"train, {sgd}"), [80, 70, 90, 50])
     np.testing.assert_allclose(_bars(ax, f"val, {sgd}"), [75, 68, 82, 50])
     # manual repeats SGD only where the parameters are identical
@@ -129,7 +129,7 @@ def test_percent_limits_zoom_but_keep_room_below_the_bars():
 def test_final_loss_bars(results):
     fig = plots.final_loss_bars(results)
     (ax,) = fig.axes
-    for trainer in plots.TRAINERS:
+    for trainer in plots.TRAINER_LABELS:
         np.testing.assert_allclose(_bars(ax, trainer), [0.52, 0.61, 0.41, 0])
     assert "0.4100" in _texts(fig) and "n/a" in _texts(fig)
     assert "diverged" in ax.get_xticklabels()[3].get_text()
@@ -149,7 +149,7 @@ def test_loss_curves_grid(results):
     assert "diverged" in [t.get_text() for t in panels[3].texts]
     assert panels[0].get_ylabel() and panels[-1].get_xlabel() == "epoch"
     names = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert names == list(plots.TRAINERS)
+    assert names == list(plots.TRAINER_LABELS)
 
 
 @pytest.mark.parametrize("log", [False, True])

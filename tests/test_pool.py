@@ -105,7 +105,7 @@ def test_the_record_is_the_same_for_any_worker_count(cfg, tmp_path, monkeypatch)
 def test_workers_read_the_prepared_data_from_the_data_cache(cfg):
     data = load_data(cfg)
     path = Path(data.provenance["cache_file"])
-    again = load_cached(path, cfg)  # what train_one does with a path
+    again = load_cached(path, cfg)  # what train_from_cache does with a path
     for split in ("train", "val", "test"):
         assert torch.equal(again.images[split], data.images[split])
         assert torch.equal(again.labels[split], data.labels[split])

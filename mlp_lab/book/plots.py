@@ -29,7 +29,7 @@ STYLE = {"font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9,
          "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
          "axes.spines.right": False, "lines.linewidth": 1.5,
          "lines.markersize": 4, "hatch.linewidth": 0.8, "figure.dpi": 110}
-TRAINERS = ("torch.optim.SGD", "manual update")
+TRAINER_LABELS = ("torch.optim.SGD", "manual update")
 HATCH = "///"  # marks the manual trainer's bars
 LEGEND_COLUMN = 45  # characters of a legend label that fit half of FIGSIZE
 MARKERS = "osD^vP*X"  # one per model: coinciding curves stay distinguishable
@@ -163,8 +163,8 @@ def accuracy_bars(results) -> Figure:
     for k, split in enumerate(("train", "val")):
         acc = [100 * getattr(s, f"{split}_acc") for s in ss]
         same = [a if s.max_abs_diff_params == 0 else math.nan for a, s in zip(acc, ss)]
-        series += [(f"{split}, {TRAINERS[0]}", acc, f"C{k}", False),
-                   (f"{split}, {TRAINERS[1]}", same, f"C{k}", True)]
+        series += [(f"{split}, {TRAINER_LABELS[0]}", acc, f"C{k}", False),
+                   (f"{split}, {TRAINER_LABELS[1]}", same, f"C{k}", True)]
     ax.set_ylim(*percent_limits(_bars(ax, results, series, inside=True)))
     ax.set(ylabel="accuracy (%)", title="Train and validation accuracy "
            "(y-axis zoomed; hatched: manual update)")
@@ -183,8 +183,8 @@ def final_loss_bars(results) -> Figure:
 
     def last(curve, s):
         return math.nan if s.diverged or not curve else curve[-1]
-    series = [(TRAINERS[0], [last(s.train_loss_sgd, s) for s in ss], "C0", False),
-              (TRAINERS[1], [last(s.train_loss_manual, s) for s in ss], "C0", True)]
+    series = [(TRAINER_LABELS[0], [last(s.train_loss_sgd, s) for s in ss], "C0", False),
+              (TRAINER_LABELS[1], [last(s.train_loss_manual, s) for s in ss], "C0", True)]
     _bars(ax, results, series, "{:.4f}")
     ax.set_ylim(0, 1.15 * ax.get_ylim()[1])  # room for the values above the bars
     ax.set(ylabel="training loss (cross-entropy)",
@@ -204,9 +204,9 @@ def loss_curves_grid(results, cols: int = 3) -> Figure:
         ax.set_visible(False)
     for i, (s, ax) in enumerate(zip(ss, axes.flat)):
         ax.plot(*_finite_points(s.train_loss_sgd), "-o", mfc="none", ms=6,
-                label=TRAINERS[0])
+                label=TRAINER_LABELS[0])
         ax.plot(*_finite_points(s.train_loss_manual), "--x", color="C1",
-                label=TRAINERS[1])
+                label=TRAINER_LABELS[1])
         # one line per value: on one line they run into the neighbour's title
         ax.set_title(f"{model_name(i)}: {setting_label(s, chr(10))}", fontsize=8)
         note = "diverged" if s.diverged else f"max |Δ| = {s.max_abs_diff_loss:.2g}"

@@ -37,7 +37,9 @@ data = PreparedData(entry["images"], entry["labels"], entry["mean"], entry["std"
                     tuple(cfg.class_names), entry["provenance"])
 p = data.provenance
 if p["source"] == "imagefolder":
-    print(f"Data source: the ImageFolder tree {p['location']} (MLP_LAB_DATA), "
+    # the folder's name only: a handed-in notebook shows no machine's layout
+    print(f"Data source: the ImageFolder tree \N{HORIZONTAL ELLIPSIS}/"
+          f"{Path(p['location']).name} (MLP_LAB_DATA), "
           f"{p['n_files']} image files, fingerprint {p['fingerprint']}")
 else:
     print(f"Data source: the canonical CIFAR-10, downloaded by torchvision "
