@@ -122,14 +122,29 @@ def real_data() -> Path:
     return Path(root).expanduser().resolve()
 
 
+def _on_cores(cores: int | None):
+    """A preexec_fn that confines the child to its first ``cores`` CPUs (None:
+    all). The CLI's default plan is one worker per usable core: confined to
+    one, it trains in its own process, as the tiny trainings of these tests
+    should (a pool's start costs more than they do); test_pool and
+    test_cluster run the pool, and test_bench its worker counts, on every
+    core."""
+    if cores is None:
+        return None
+    allowed = sorted(os.sched_getaffinity(0))[:cores]
+    return lambda: os.sched_setaffinity(0, allowed)
+
+
 @pytest.fixture
 def python_run():
     """Factory: run ``python args...`` in a new process with mlp_lab importable.
 
     ``env`` entries override os.environ (the per-test MLP_LAB_CACHE included);
-    a value of None removes the variable. Returns the CompletedProcess.
+    a value of None removes the variable; ``cores`` confines it to that many
+    CPUs (default 1, see ``_on_cores``). Returns the CompletedProcess.
     """
-    def run(args, env: dict | None = None, cwd=None, timeout=300):
+    def run(args, env: dict | None = None, cwd=None, timeout=300,
+            cores: int | None = 1):
         full = dict(os.environ)
         full["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(ROOT), full.get("PYTHONPATH", "")) if p)
@@ -140,7 +155,7 @@ def python_run():
                 full[k] = str(v)
         return subprocess.run([sys.executable, *map(str, args)], env=full,
                               cwd=cwd or ROOT, capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, preexec_fn=_on_cores(cores))
     return run
 
 

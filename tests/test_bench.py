@@ -190,7 +190,7 @@ REQUIRED = ("reference_s", "mlp_lab_s", "mlp_lab_workers1_s", "workers_speedup",
 def test_cli_bench_quick_writes_every_figure(image_tree, python_run, tmp_path):
     out = tmp_path / "out.json"
     proc = python_run(["-m", "mlp_lab", "bench", "--quick", "--json", out],
-                      env={"MLP_LAB_DATA": _tiny_tree(image_tree)})
+                      env={"MLP_LAB_DATA": _tiny_tree(image_tree)}, cores=None)
     assert proc.returncode == 0, proc.stderr
     assert "speedup" in proc.stdout and "train_over_bound" in proc.stdout
     report = json.loads(out.read_text())
