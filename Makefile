@@ -31,8 +31,11 @@ handin: setup
 run: setup
 	$(PY) -m mlp_lab run
 
+# Two pytest processes (pytest-xdist), each test file whole in one of them: the
+# suite waits mostly on subprocesses, kernels and servers, and its module-scoped
+# fixtures (the book's record, the hand-in) are built once per file.
 test: setup
-	MPLBACKEND=Agg $(PY) -m pytest -q
+	MPLBACKEND=Agg $(PY) -m pytest -q -n 2 --dist loadfile
 
 bench: setup
 	$(PY) -m mlp_lab bench --json benchmarks/recorded.json

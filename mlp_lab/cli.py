@@ -136,15 +136,23 @@ def cmd_book_bench(args: argparse.Namespace) -> int:
 
 def cmd_handin(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)  # first: a bad config fails before torch loads
-    if args.config:  # the report and the notebooks' kernels follow it too
-        os.environ["MLP_LAB_CONFIG"] = args.config
     from .handin.build import HandinError, build
 
+    # The report and the notebooks' kernels follow --config too, for this
+    # command only: an in-process caller's environment is restored after it.
+    previous = os.environ.get("MLP_LAB_CONFIG")
+    if args.config:
+        os.environ["MLP_LAB_CONFIG"] = args.config
     try:
         build(cfg, Path(args.out))
     except HandinError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if previous is None:
+            os.environ.pop("MLP_LAB_CONFIG", None)
+        else:
+            os.environ["MLP_LAB_CONFIG"] = previous
     return 0
 
 

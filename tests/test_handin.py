@@ -95,6 +95,7 @@ def handin(tmp_path_factory):
     (project / "_quarto.yml").write_text(
         f"book:\n  author: {PAIR!r}\nhandin:\n  division: ''\n")
     err = io.StringIO()
+    config_before = os.environ.get("MLP_LAB_CONFIG")
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)
@@ -104,16 +105,20 @@ def handin(tmp_path_factory):
         mp.setattr(pool, "usable_cores", lambda: 1)
         with contextlib.redirect_stderr(err):
             rc = cli.main(["handin", "--config", str(SMALL), "--out", str(out)])
+        config_after = os.environ.get("MLP_LAB_CONFIG")
+        mp.setenv("MLP_LAB_CONFIG", str(SMALL))  # the record of the small config
         record = load_record(load_config())
         kernel_env = dict(os.environ)
     nbs = {n: nbformat.read(out / n, as_version=4) for n in NOTEBOOKS
            if (out / n).is_file()}
     return {"rc": rc, "stderr": err.getvalue(), "out": out, "nbs": nbs,
-            "record": record, "env": kernel_env}
+            "record": record, "env": kernel_env, "config_after": config_after,
+            "config_before": config_before}
 
 
 def test_without_quarto_the_notebooks_and_readme_are_written_and_it_fails(handin):
     assert handin["rc"] == 1
+    assert handin["config_after"] == handin["config_before"]  # --config: no leak
     assert "report.pdf needs Quarto" in handin["stderr"]
     assert set(handin["nbs"]) == set(NOTEBOOKS)
     readme = (handin["out"] / "README.txt").read_text()
