@@ -3,13 +3,11 @@ each branch of each sentence the book states."""
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 import records
 from mlp_lab.book import narrative as N
-from mlp_lab.config import Config, Setting
+from mlp_lab.config import Config
 
 S = records.setting
 
