@@ -119,28 +119,27 @@ def _trainings(cfg: Config, jobs: list[tuple], data: PreparedData,
 def _train_missing(cfg: Config, missing: dict[int, str], data: PreparedData,
                    progress: Progress | None):
     """Train the settings ``missing`` (index -> cache key) and cache each one
-    as soon as both its trainings are done; yield (index, result, state).
+    as soon as all its trainings are done; yield (index, result, state).
     Trained elsewhere, one progress bar counts the settings done."""
     folder = cache.cache_dir() / "results"
     jobs = [(cfg.settings[i], t) for i in missing for t in TRAINERS]
     owner = [i for i in missing for _ in TRAINERS]
-    halves: dict[int, dict[str, Trained]] = {i: {} for i in missing}
+    started: dict[int, dict[str, Trained]] = {i: {} for i in missing}
     results, where = _trainings(cfg, jobs, data, progress)
     overall = (progress(f"settings {where}", len(missing)) if where and progress
                else nullcontext())
     with overall as bar:
         for j, trained in results:
             i = owner[j]
-            halves[i][jobs[j][1]] = trained
-            if len(halves[i]) < len(TRAINERS):
+            started[i][jobs[j][1]] = trained
+            if len(started[i]) < len(TRAINERS):
                 continue
-            done = halves.pop(i)
-            sgd, manual = (done[t] for t in TRAINERS)
-            result = setting_result(cfg.settings[i], sgd, manual)
-            _save_entry(folder, missing[i], result, sgd.state)
+            done = started.pop(i)
+            result = setting_result(cfg.settings[i], *(done[t] for t in TRAINERS))
+            _save_entry(folder, missing[i], result, done["sgd"].state)
             if bar is not None:
-                bar(len(missing) - len(halves), result.final_loss)
-            yield i, result, sgd.state
+                bar(len(missing) - len(started), result.final_loss)
+            yield i, result, done["sgd"].state
 
 
 def select_best(settings: list[SettingResult]) -> int | None:
@@ -187,11 +186,12 @@ def run(cfg: Config | None = None, progress: Progress | None = None,
 
     The settings missing from the results cache are trained in
     ``cfg.workers`` processes (or on the cluster of ``cfg.scheduler``), one
-    training each: a setting's SGD and manual trainings are two units of work,
-    so five settings keep ten cores busy, and a small machine's last round
-    waits for half a setting, not a whole one. Both trainings start from
-    the same seed and data in any process, so they stay bit-identical, and the
-    setting is compared and cached here as soon as its second one ends."""
+    training each: a setting's SGD, manual and textbook trainings are three
+    units of work, so five settings keep fifteen cores busy, and a small
+    machine's last round waits for part of a setting, not a whole one. The
+    trainings start from the same seed and data in any process, so they stay
+    bit-identical, and the setting is compared and cached here as soon as its
+    last one ends."""
     cfg = cfg or load_config()
     data = data or load_data(cfg)
     device, folder = default_device(), cache.cache_dir() / "results"

@@ -26,12 +26,19 @@ from .device import device_type
 from .errors import ConfigError
 from .sources import source_key
 
-RECORD_FORMAT = 1  # bump when the record's layout changes
+RECORD_FORMAT = 2  # bump when the record's layout changes
 
 
 @dataclass
 class SettingResult:
-    """Outcome of one setting trained with both trainers."""
+    """Outcome of one setting trained with both trainers (and once more with
+    the textbook update, to measure its drift).
+
+    ``train_acc``/``val_acc`` are the ``torch.optim.SGD`` model's, the ones
+    selection and the tables use; ``*_manual`` are measured on the manual
+    model. ``max_abs_diff_*`` compare the two trainers; ``..._textbook`` is the
+    largest difference between the textbook update's final parameters and the
+    ``torch.optim.SGD`` model's after the same training."""
 
     lr: float
     momentum: float
@@ -41,8 +48,11 @@ class SettingResult:
     val_acc_per_epoch: list[float]
     train_acc: float
     val_acc: float
+    train_acc_manual: float
+    val_acc_manual: float
     max_abs_diff_loss: float
     max_abs_diff_params: float
+    max_abs_diff_params_textbook: float
     seconds_sgd: float
     seconds_manual: float
     diverged: bool

@@ -115,21 +115,41 @@ def sgd_update(params: list[torch.Tensor], buffers: list[torch.Tensor | None],
         p.grad = None
 
 
+@torch.no_grad()
+def textbook_update(params: list[torch.Tensor], buffers: list[torch.Tensor | None],
+                    lr: float, momentum: float, weight_decay: float) -> None:
+    """The same SGD step as :func:`sgd_update`, written as the textbook formula
+    with plain arithmetic: g = grad + lambda * theta, b = mu * b + g,
+    theta = theta - lr * g. Each product is rounded before its sum, so after
+    many steps the parameters drift (by a few ulps) from ``torch.optim.SGD``'s.
+    """
+    for i, p in enumerate(params):
+        g = p.grad + weight_decay * p
+        if momentum != 0:
+            b = buffers[i]
+            buffers[i] = g.clone() if b is None else momentum * b + g
+            g = buffers[i]
+        p.copy_(p - lr * g)
+        p.grad = None
+
+
 def train_manual_update(n_epochs: int, model: nn.Module, loss_fn,
                         train_loader: Iterable, lr: float, momentum: float = 0.0,
                         weight_decay: float = 0.0, *,
-                        on_epoch: EpochHook | None = None) -> list[float]:
+                        on_epoch: EpochHook | None = None,
+                        update: Callable = sgd_update) -> list[float]:
     """Train with hand-written SGD (no ``torch.optim``); same contract as ``train``.
 
-    Per batch: back-propagate the loss, then :func:`sgd_update` every
-    parameter and zero (drop) its gradient.
+    Per batch: back-propagate the loss, then ``update`` every parameter
+    (:func:`sgd_update`, or :func:`textbook_update` to measure its drift) and
+    zero (drop) its gradient.
     """
     params = [p for p in model.parameters() if p.requires_grad]
     buffers: list[torch.Tensor | None] = [None] * len(params)
 
     def step(loss: torch.Tensor) -> None:
         loss.backward()
-        sgd_update(params, buffers, lr, momentum, weight_decay)
+        update(params, buffers, lr, momentum, weight_decay)
 
     return _loop(n_epochs, model, loss_fn, train_loader, step, on_epoch)
 

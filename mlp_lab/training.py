@@ -1,11 +1,13 @@
 """One training, the unit of work, and a setting's result from its two trainings.
 
-A setting is trained twice from the same seed and data: with
-``torch.optim.SGD`` (recording the validation accuracy after each epoch) and
-with ``train_manual_update``. :func:`train_one` is one of the two, and what a
-worker process (:mod:`mlp_lab.pool`) or a cluster worker
-(:mod:`mlp_lab.cluster`) runs; :func:`setting_result` compares the two
-trainings' losses and final parameters, wherever each ran.
+A setting is trained three times from the same seed and data: with
+``torch.optim.SGD`` (recording the validation accuracy after each epoch), with
+``train_manual_update`` (the hand-written SGD), and with the textbook formula
+``theta - lr * g`` (``trainers.textbook_update``), to measure how far plain
+arithmetic drifts from the optimizer. :func:`train_one` is one of the three,
+and what a worker process (:mod:`mlp_lab.pool`) or a cluster worker
+(:mod:`mlp_lab.cluster`) runs; :func:`setting_result` compares the trainings'
+losses and final parameters, wherever each ran.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from .models import make_model
 from .results import SettingResult
 from .threads import pinned
 from .timing import timed
-from .trainers import (accuracy, default_device, sgd_optimizer, train,
-                       train_manual_update)
+from .trainers import (accuracy, default_device, sgd_optimizer, textbook_update,
+                       train, train_manual_update)
 
 Progress = Callable[[str, int], AbstractContextManager]
 
@@ -53,14 +55,16 @@ def _max_abs_diff(a, b) -> float:
     return out
 
 
-TRAINERS = ("sgd", "manual")  # torch.optim.SGD, then train_manual_update
-TRAINER_NAMES = {"sgd": "SGD", "manual": "manual"}
+# torch.optim.SGD, train_manual_update, then the textbook update's drift
+TRAINERS = ("sgd", "manual", "textbook")
+TRAINER_NAMES = {"sgd": "SGD", "manual": "manual", "textbook": "textbook"}
 
 
 @dataclasses.dataclass
 class Trained:
     """One training's outcome: per-epoch mean losses, wall seconds, the final
-    parameters (on the CPU) and, for the SGD trainer, the accuracies."""
+    parameters (on the CPU), the accuracies of the SGD and manual models and,
+    for the SGD trainer, the validation accuracy after each epoch."""
 
     losses: list[float]
     seconds: float
@@ -103,11 +107,19 @@ def _train_one(cfg: Config, setting: Setting, trainer: str, data: PreparedData,
     model = make_model(cfg.sizes, cfg.seed, dtype, device)
     desc = f"{TRAINER_NAMES[trainer]:<6} {setting_label(setting)}"
     with progress(desc, cfg.epochs) as bar:
+        if trainer == "textbook":
+            seconds, losses = timed(train_manual_update, cfg.epochs, model, loss_fn,
+                                    loaders["train"], setting.lr, setting.momentum,
+                                    setting.weight_decay, on_epoch=bar,
+                                    update=textbook_update)
+            return Trained(losses, seconds, _cpu_state(model))
         if trainer == "manual":
             seconds, losses = timed(train_manual_update, cfg.epochs, model, loss_fn,
                                     loaders["train"], setting.lr, setting.momentum,
                                     setting.weight_decay, on_epoch=bar)
-            return Trained(losses, seconds, _cpu_state(model))
+            return Trained(losses, seconds, _cpu_state(model), None,
+                           accuracy(model, loaders["train"]),
+                           accuracy(model, loaders["val"]))
         opt = sgd_optimizer(model.parameters(), setting.lr, setting.momentum,
                             setting.weight_decay)
         val_curve: list[float] = []
@@ -126,24 +138,30 @@ def _cpu_state(model: nn.Module) -> dict:
     return {k: v.cpu() for k, v in model.state_dict().items()}
 
 
-def setting_result(setting: Setting, sgd: Trained, manual: Trained) -> SettingResult:
-    """A setting's result from its two trainings: the SGD model's accuracies,
-    both loss curves, and max |difference| of losses and final parameters."""
+def setting_result(setting: Setting, sgd: Trained, manual: Trained,
+                   textbook: Trained) -> SettingResult:
+    """A setting's result from its three trainings: both trainers' accuracies
+    and loss curves, max |difference| of their losses and final parameters,
+    and max |difference| between the textbook update's final parameters and
+    the SGD model's."""
     return SettingResult(
         lr=setting.lr, momentum=setting.momentum, weight_decay=setting.weight_decay,
         train_loss_sgd=sgd.losses, train_loss_manual=manual.losses,
         val_acc_per_epoch=sgd.val_curve, train_acc=sgd.train_acc,
-        val_acc=sgd.val_acc,
+        val_acc=sgd.val_acc, train_acc_manual=manual.train_acc,
+        val_acc_manual=manual.val_acc,
         max_abs_diff_loss=_max_abs_diff(sgd.losses, manual.losses),
         max_abs_diff_params=_max_abs_diff(list(sgd.state.values()),
                                           list(manual.state.values())),
+        max_abs_diff_params_textbook=_max_abs_diff(
+            list(sgd.state.values()), list(textbook.state.values())),
         seconds_sgd=sgd.seconds, seconds_manual=manual.seconds,
         diverged=not all(math.isfinite(v) for v in sgd.losses + manual.losses))
 
 
 def train_setting(cfg: Config, setting: Setting, data: PreparedData,
                   progress: Progress | None = None) -> tuple[SettingResult, dict]:
-    """Train ``setting`` with both trainers here; return its result and the
+    """Train ``setting`` with every trainer here; return its result and the
     SGD model's weights."""
-    sgd, manual = (train_one(cfg, setting, t, data, progress) for t in TRAINERS)
-    return setting_result(setting, sgd, manual), sgd.state
+    trained = [train_one(cfg, setting, t, data, progress) for t in TRAINERS]
+    return setting_result(setting, *trained), trained[0].state

@@ -24,8 +24,9 @@ def setting(lr=0.01, momentum=0.0, weight_decay=0.0, train_acc=0.9, val_acc=0.88
         lr=lr, momentum=momentum, weight_decay=weight_decay,
         train_loss_sgd=losses, train_loss_manual=[v + diff for v in losses],
         val_acc_per_epoch=val_curve or [val_acc] * len(losses),
-        train_acc=train_acc, val_acc=val_acc, max_abs_diff_loss=diff,
-        max_abs_diff_params=diff, seconds_sgd=1.0, seconds_manual=1.5,
+        train_acc=train_acc, val_acc=val_acc, train_acc_manual=train_acc,
+        val_acc_manual=val_acc, max_abs_diff_loss=diff, max_abs_diff_params=diff,
+        max_abs_diff_params_textbook=4.4e-16, seconds_sgd=1.0, seconds_manual=1.5,
         diverged=diverged)
 
 

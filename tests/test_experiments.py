@@ -24,6 +24,7 @@ from mlp_lab.config import EXECUTION_FIELDS, Config, Setting
 from mlp_lab.data import load_data
 from mlp_lab.experiments import run, select_best
 from mlp_lab.results import SettingResult, load_record
+from mlp_lab.training import Trained, setting_result
 
 EPOCHS = 2
 SETTINGS = (Setting(0.05, 0.0, 0.0), Setting(0.05, 0.85, 0.01))
@@ -64,8 +65,10 @@ def result(val_acc, diverged=False, lr=0.01) -> SettingResult:
     return SettingResult(
         lr=lr, momentum=0.0, weight_decay=0.0, train_loss_sgd=[0.5],
         train_loss_manual=[0.5], val_acc_per_epoch=[val_acc], train_acc=0.5,
-        val_acc=val_acc, max_abs_diff_loss=0.0, max_abs_diff_params=0.0,
-        seconds_sgd=0.1, seconds_manual=0.1, diverged=diverged)
+        val_acc=val_acc, train_acc_manual=0.5, val_acc_manual=val_acc,
+        max_abs_diff_loss=0.0, max_abs_diff_params=0.0,
+        max_abs_diff_params_textbook=0.0, seconds_sgd=0.1, seconds_manual=0.1,
+        diverged=diverged)
 
 
 # ---------------------------------------------------------------- one run
@@ -78,6 +81,10 @@ def test_run_trains_both_trainers_identically(cfg):
         assert not s.from_cache and not s.diverged
         assert s.max_abs_diff_loss == 0.0 and s.max_abs_diff_params == 0.0
         assert s.train_loss_sgd == s.train_loss_manual
+        # the manual model's accuracies are measured on it, not copied
+        assert (s.train_acc_manual, s.val_acc_manual) == (s.train_acc, s.val_acc)
+        # the textbook update agrees to rounding level, no more
+        assert 0.0 <= s.max_abs_diff_params_textbook < 1e-10
         assert len(s.train_loss_sgd) == len(s.val_acc_per_epoch) == EPOCHS
         assert all(0.0 <= a <= 1.0 for a in s.val_acc_per_epoch + [s.train_acc])
         assert s.val_acc == s.val_acc_per_epoch[-1]
@@ -512,3 +519,17 @@ def test_equality_holds_on_real_data(real_data):
     assert res.best is not None and sum(map(sum, res.best.confusion)) == 600
     # Car vs cat is learnable: the best model beats chance on the test set.
     assert res.best.test_acc > 0.55
+
+
+def test_a_setting_carries_each_models_own_accuracies_and_the_textbook_drift():
+    """setting_result takes the manual model's accuracies from its own
+    training, not the SGD model's, and measures the textbook drift against
+    the SGD model's parameters."""
+    w = torch.zeros(3, dtype=torch.float64)
+    sgd = Trained([0.5, 0.4], 1.0, {"w": w}, [0.7, 0.8], 0.9, 0.8)
+    manual = Trained([0.5, 0.4], 1.0, {"w": w.clone()}, None, 0.91, 0.81)
+    textbook = Trained([0.5, 0.4], 1.0, {"w": w + torch.tensor([0, 2e-16, 0], dtype=w.dtype)})
+    r = setting_result(Setting(0.01), sgd, manual, textbook)
+    assert (r.train_acc, r.val_acc) == (0.9, 0.8)
+    assert (r.train_acc_manual, r.val_acc_manual) == (0.91, 0.81)
+    assert r.identical and r.max_abs_diff_params_textbook == 2e-16

@@ -113,31 +113,20 @@ def test_settings_actually_differ():
     assert len(set(finals.values())) == len(SETTINGS)
 
 
-def naive_manual(model, loader, lr, weight_decay, epochs):
-    """SGD as one might write it: plain arithmetic, each product rounded."""
-    loss_fn = nn.CrossEntropyLoss()
-    for _ in range(epochs):
-        for x, y in loader:
-            loss_fn(model(x), y).backward()
-            with torch.no_grad():
-                for p in model.parameters():
-                    g = p.grad + weight_decay * p
-                    p.copy_(p - lr * g)
-                    p.grad = None
-
-
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
-@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
-def test_negative_control_plain_arithmetic_drifts(dtype, weight_decay):
-    """``p - lr * g`` rounds twice where ``add_(g, alpha=-lr)`` rounds once.
-
-    The equality test above would catch such an update: after a few steps the
-    parameters are no longer bit-identical, though they agree to rounding level.
-    """
-    _, reference = run_sgd(dtype, 0.01, 0.0, weight_decay)
-    naive = make_model(SIZES, SEED, dtype)
-    naive_manual(naive, synthetic(dtype), 0.01, weight_decay, EPOCHS)
-    pairs = list(zip(reference.parameters(), naive.parameters()))
+@pytest.mark.parametrize("lr, momentum, weight_decay", SETTINGS)
+def test_negative_control_the_textbook_update_drifts(dtype, lr, momentum,
+                                                      weight_decay):
+    """``trainers.textbook_update`` (``p - lr * g``: each product rounded before
+    its sum) is the same SGD step as ``sgd_update`` (``add_(g, alpha=-lr)``, one
+    rounding), so the parameters agree to rounding level; but after a few steps
+    they are no longer bit-identical. The equality test above would catch such
+    an update, and the record's drift column measures exactly this."""
+    _, reference = run_sgd(dtype, lr, momentum, weight_decay)
+    textbook = make_model(SIZES, SEED, dtype)
+    train_manual_update(EPOCHS, textbook, nn.CrossEntropyLoss(), synthetic(dtype),
+                        lr, momentum, weight_decay, update=trainers.textbook_update)
+    pairs = list(zip(reference.parameters(), textbook.parameters()))
     assert not all(torch.equal(a, b) for a, b in pairs)
     tol = 1e-10 if dtype == torch.float64 else 1e-4
     assert all(torch.allclose(a, b, rtol=0, atol=tol) for a, b in pairs)
