@@ -66,7 +66,10 @@ class MyNet(nn.Module):
 
 
 def course_loss(y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-    """L = sum_{i,j} (y_ij - yhat_ij)^2 over batch and outputs, as the course."""
+    """L = sum (y - yhat)^2 over every entry, the course's
+    ``nn.MSELoss(reduction="none")(y_pred, y_true).sum()``, with y broadcast
+    against yhat as that loss broadcasts it (without its warning)."""
+    y_pred, y_true = torch.broadcast_tensors(y_pred, y_true)
     return nn.MSELoss(reduction="none")(y_pred, y_true).sum()
 
 
@@ -76,21 +79,31 @@ def backpropagation(model: nn.Module, y_true: torch.Tensor,
 
     Uses only the contract (``fc``, ``f``, ``df``, ``a``, ``z``, ``dL_dw``,
     ``dL_db``) after a forward pass that produced ``y_pred`` = a^[L], shape
-    (B, n_L); ``y_true`` has the same number of values. With delta^[l] the
-    (B, n_l) matrix of dL/dz^[l]:
+    (B, n_L). With delta^[l] the (B, n_l) matrix of dL/dz^[l]:
 
         delta^[L] = -2 (y - yhat) * f'^[L](z^[L])
         delta^[l] = (delta^[l+1] W^[l+1]) * f'^[l](z^[l])        l = L-1..1
         dL/dW^[l] = delta^[l]^T a^[l-1]    (n_l, n_{l-1}), summed over the batch
         dL/db^[l] = sum_b delta^[l]_b      (n_l,)
 
-    (the course's column form W^T delta, delta a^T, transposed). Runs under
-    ``torch.no_grad()``: no graph is built and no ``.grad`` is read or written.
+    (the course's column form W^T delta, delta a^T, transposed). ``y_true``
+    is broadcast against ``y_pred`` as ``nn.MSELoss`` does it: a target of
+    shape (B, 1), (1, 1) or (n_L,) is each output's target, and the gradient
+    is that of the broadcast loss (summed back to (B, n_L) if the target
+    adds dimensions). Runs under ``torch.no_grad()``: no graph is built and
+    no ``.grad`` is read or written.
     """
+    try:
+        torch.broadcast_shapes(y_true.shape, y_pred.shape)
+    except RuntimeError:
+        raise ValueError(f"y_true of shape {tuple(y_true.shape)} cannot be broadcast "
+                         f"against y_pred of shape {tuple(y_pred.shape)}, as the "
+                         "loss nn.MSELoss would need. Fix: give one target per "
+                         "output, (B, n), or one per sample, (B, 1).") from None
     L = len(model.fc)
     with torch.no_grad():
-        y = y_true.reshape_as(y_pred)
-        delta = -2.0 * (y - y_pred) * model.df[L](model.z[L])
+        dL_dyhat = (-2.0 * (y_true - y_pred)).sum_to_size(y_pred.shape)
+        delta = dL_dyhat * model.df[L](model.z[L])
         for l in range(L, 0, -1):
             model.dL_dw[l] = delta.T @ model.a[l - 1]
             model.dL_db[l] = delta.sum(dim=0)
@@ -113,7 +126,7 @@ def autograd_gradients(model: nn.Module, x: torch.Tensor,
         params += [model.fc[str(l)].weight, model.fc[str(l)].bias]
     with torch.enable_grad():
         y_pred = model(x)
-        loss = course_loss(y_pred, y_true.reshape_as(y_pred))
+        loss = course_loss(y_pred, y_true)
         grads = torch.autograd.grad(loss, params)
     dw = {l: grads[2 * (l - 1)] for l in range(1, L + 1)}
     db = {l: grads[2 * (l - 1) + 1] for l in range(1, L + 1)}

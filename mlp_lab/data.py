@@ -1,28 +1,27 @@
-"""Two-class CIFAR-10 data: read, resize, split, normalize, cache, batch.
+"""The prepared data of a config: the core of :mod:`mlp_lab.images`, wrapped.
 
-Pipeline (assignment, Part B step 1), for classes (c0, c1) -> labels (0, 1):
+:func:`load_data` runs :func:`mlp_lab.images.prepare` (read, keep two classes,
+resize, split, statistics) on torchvision's datasets and wraps it:
 
-1. read the training and test images of the two classes, either from the
-   canonical CIFAR-10 (``torchvision.datasets.CIFAR10``, downloaded into
-   ``data/``) or from an ImageFolder tree ``ROOT/{train,test}/<class>/*``
-   named by ``config.data_dir`` or ``$MLP_LAB_DATA``;
-2. resize every image to S x S (antialiased bilinear, uint8 as PIL does);
-3. split the training images into train/validation with
-   ``randperm(n, generator=Generator().manual_seed(split_seed))``
-   (what ``random_split`` does): the first round(n * train_fraction)
-   permuted indices are the training split;
-4. normalize x' = (x / 255 - mu_c) / sigma_c with the per-channel mean mu_c
-   and standard deviation sigma_c of the TRAINING split only.
-
-The resized uint8 images, labels and statistics are cached in one
-``torch.save`` file keyed by the config fields, a listing of the source
-files (names, sizes, modification times) and the source of the modules that
-build it.
+- the source: the ImageFolder tree of ``config.data_dir`` or ``$MLP_LAB_DATA``
+  (checked first, so that a missing class folder is named), else the
+  canonical CIFAR-10, downloaded with every MD5 checked
+  (:func:`mlp_lab.download.fetch_cifar`);
+- errors that name the problem and the fix (an unreadable image by its path,
+  a split left empty);
+- provenance: the source, the number of files and a SHA-256 fingerprint of
+  the image bytes;
+- one intra-op thread (:mod:`mlp_lab.threads`), so that the statistics'
+  last bits do not depend on the machine;
+- a cache: the resized uint8 images, labels and statistics in one
+  ``torch.save`` file keyed by the config's data fields, a listing of the
+  source files (names, sizes, modification times) and the source of the
+  modules that build it.
 """
 
 from __future__ import annotations
 
-import math
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,38 +29,21 @@ import torch
 
 from . import cache
 from .config import Config
+from .download import fetch_cifar
 from .errors import DataError
-from .images import read_images
-from .sources import data_root, source_key
+from .images import (batches, channel_stats, class_indices, normalize, open_datasets,
+                     prepare, split_indices)
+from .sources import cifar_dir, data_root, folder_listing, source_key
 from .threads import pinned
 
-__all__ = ["Batches", "DataError", "PreparedData", "channel_stats", "data_root",
-           "load_cached", "load_data", "source_key", "split_indices"]
+__all__ = ["DataError", "PreparedData", "channel_stats", "data_root", "load_cached",
+           "load_data", "source_key", "split_indices"]
 
 SPLITS = ("train", "val", "test")
-_FORMAT = 1  # bump when the cache file layout changes
+_FORMAT = 2  # bump when the cache file layout changes
 # The modules whose code builds the cached data: a change to any of them (a
 # fixed resize, split or statistic) must not be served the old data.
 PIPELINE_MODULES = ("data", "download", "images", "sources", "threads")
-
-
-@dataclass
-class Batches:
-    """Mini-batches (x[i:i+B], y[i:i+B]) of in-memory tensors, in a fixed order.
-
-    The same order every epoch, as ``DataLoader(shuffle=False)``.
-    """
-
-    x: torch.Tensor
-    y: torch.Tensor
-    batch_size: int
-
-    def __iter__(self):
-        for i in range(0, len(self.y), self.batch_size):
-            yield self.x[i:i + self.batch_size], self.y[i:i + self.batch_size]
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.y) / self.batch_size)
 
 
 @dataclass
@@ -77,15 +59,13 @@ class PreparedData:
 
     def normalized(self, split: str, dtype=torch.float64) -> torch.Tensor:
         """(N, 3, S, S) tensor ((x / 255) - mean) / std in ``dtype``."""
-        x = self.images[split].to(torch.float64) / 255.0
-        x = (x - self.mean[:, None, None]) / self.std[:, None, None]
-        return x.to(dtype)
+        return normalize(self.images[split], self.mean, self.std).to(dtype)
 
     def batches(self, split: str, batch_size: int, dtype=torch.float64,
-                device: str | torch.device = "cpu") -> Batches:
+                device: str | torch.device = "cpu") -> list:
         """Flattened, normalized mini-batches of ``split`` on ``device``."""
         x = self.normalized(split, dtype).flatten(1).to(device)
-        return Batches(x, self.labels[split].to(device), batch_size)
+        return batches(x, self.labels[split].to(device), batch_size)
 
     def samples(self, n: int, split: str = "train") -> torch.Tensor:
         """The first ``n`` images of each class of ``split``: (2, n, 3, S, S)
@@ -110,36 +90,70 @@ class PreparedData:
         return {s: len(self.labels[s]) for s in SPLITS}
 
 
-# ---------------------------------------------------------------- pipeline
+# ---------------------------------------------------------------- around the core
 
-def split_indices(n: int, train_fraction: float, seed: int) -> tuple[torch.Tensor,
-                                                                     torch.Tensor]:
-    """Seeded train/validation split of range(n), as ``random_split`` draws it."""
-    n_train = round(n * train_fraction)
+def _check_split(n: int, cfg: Config) -> None:
+    n_train = round(n * cfg.train_fraction)
     if not 0 < n_train < n:
         raise DataError(f"cannot split {n} training images with train_fraction "
-                        f"{train_fraction}: one split would be empty. Fix: use more "
-                        "images (limit_per_class) or another fraction.")
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    return perm[:n_train], perm[n_train:]
+                        f"{cfg.train_fraction}: one split would be empty. Fix: use "
+                        "more images (limit_per_class) or another fraction.")
 
 
-def channel_stats(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and std (N-1) of uint8 images (N, 3, S, S) scaled to [0, 1]."""
-    x = images.to(torch.float64).div_(255.0).transpose(0, 1).flatten(1)
-    return x.mean(dim=1), x.std(dim=1)
+def _selected(dataset, cfg: Config) -> list[int]:
+    return [i for ix in class_indices(dataset, cfg.classes, cfg.limit_per_class)
+            for i in ix]
+
+
+def _fingerprint(sets: tuple, cfg: Config) -> str:
+    """SHA-256 (16 hex) of the selected images, training then test set: the
+    files' bytes of an ImageFolder tree, the 32 x 32 pixels of CIFAR-10."""
+    digest = hashlib.sha256()
+    for ds in sets:
+        chosen = _selected(ds, cfg)
+        if hasattr(ds, "samples"):  # ImageFolder: (path, class index) pairs
+            for i in chosen:
+                with open(ds.samples[i][0], "rb") as f:
+                    digest.update(f.read())
+        else:
+            digest.update(ds.data[chosen].transpose(0, 3, 1, 2).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _unreadable(sets: tuple, cfg: Config, exc: Exception) -> DataError:
+    """The error for ``exc``, raised while decoding: names the first file
+    that PIL cannot read, when the images are files."""
+    for ds in sets:
+        for i in _selected(ds, cfg) if hasattr(ds, "samples") else ():
+            path = ds.samples[i][0]
+            try:
+                ds.loader(path)
+            except Exception as bad:  # PIL's errors have no common base
+                return DataError(f"unreadable image: {path} ({bad}). Fix: replace "
+                                 "or delete this file.")
+    return DataError(f"the images could not be read ({type(exc).__name__}: {exc}). "
+                     "Fix: check the data folder, or delete it and download again.")
 
 
 def _build(cfg: Config, root: Path | None) -> dict:
-    images, labels, prov = read_images(cfg, root)
-    tr, va = split_indices(len(labels["train"]), cfg.train_fraction, cfg.split_seed)
-    out = {"images": {"train": images["train"][tr], "val": images["train"][va],
-                      "test": images["test"]},
-           "labels": {"train": labels["train"][tr], "val": labels["train"][va],
-                      "test": labels["test"]}}
-    out["mean"], out["std"] = channel_stats(out["images"]["train"])
-    out["provenance"] = prov
-    return out
+    """The core's prepared splits of ``cfg`` and their provenance."""
+    if root is not None:
+        listing = folder_listing(cfg, root)  # names a missing or empty folder
+        sets = open_datasets(root, cfg.image_size)
+        prov = {"source": "imagefolder", "location": str(root),
+                "n_files": sum(len(v) for v in listing.values())}
+    else:
+        url = fetch_cifar(cifar_dir())  # every file's MD5 checked before reading
+        sets = open_datasets(None, cfg.image_size, str(cifar_dir()))
+        prov = {"source": "torchvision-cifar10", "location": url,
+                "n_files": sum(len(_selected(ds, cfg)) for ds in sets)}
+    _check_split(len(_selected(sets[0], cfg)), cfg)
+    try:
+        images, labels, mean, std = prepare(*sets, cfg)
+    except Exception as exc:  # a bad file: PIL raises one of several errors
+        raise _unreadable(sets, cfg, exc) from exc
+    return {"images": images, "labels": labels, "mean": mean, "std": std,
+            "provenance": dict(prov, fingerprint=_fingerprint(sets, cfg))}
 
 
 def _valid(entry: dict | None, key: str) -> bool:

@@ -141,7 +141,7 @@ def check_rows(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
 
     def loss_fn() -> torch.Tensor:
         y_hat = model(x)
-        return course_loss(y_hat, y.reshape_as(y_hat))
+        return course_loss(y_hat, y)
 
     fd = {r["parameter"]: r for r in fd_rows(model, loss_fn, mine, k, seed)}
 

@@ -1,113 +1,96 @@
-"""Reading the images: decode, resize, label (torch and torchvision).
+"""Part B, step 1, as the course does it: two classes of CIFAR-10 as tensors.
 
-Both sources give, for the two configured classes, uint8 images resized to
-S x S (antialiased bilinear, as PIL resizes), integer labels 0/1 in config
-order, and a provenance record with a SHA-256 fingerprint of the image bytes.
-Where the files are is :mod:`mlp_lab.sources`' job.
+torchvision reads the images (``CIFAR10``, or ``ImageFolder`` for a folder
+tree) and PIL resizes them to S x S (antialiased bilinear). The two classes
+(c0, c1) become labels (0, 1); the training images are split into train and
+validation with ``randperm(n, generator=Generator().manual_seed(seed))``, as
+``random_split`` draws it; normalization uses the per-channel mean and
+standard deviation of the training split only:
+
+    x' = (x / 255 - mu_c) / sigma_c          for channel c
+
+This is the core that the hand-in notebook shows. :mod:`mlp_lab.data` wraps
+it: checked downloads, clear errors, a fingerprint and an on-disk cache.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import warnings
-from pathlib import Path
-
 import torch
-
-from .config import Config
-from .errors import DataError
-from .download import fetch_cifar
-from .sources import cifar_dir, folder_listing
+from torchvision import datasets, transforms
 
 
-def _resize(images: torch.Tensor, size: int) -> torch.Tensor:
-    """(N, 3, H, W) uint8 -> (N, 3, size, size) uint8, antialiased bilinear."""
-    from torchvision.transforms.v2 import functional as TF  # slow import: lazy
-
-    return TF.resize(images, [size, size], antialias=True)
-
-
-def _decode_one(path: str, raw: torch.Tensor) -> torch.Tensor:
-    """Decode one image file's bytes to (3, H, W) uint8 RGB, naming it on failure."""
-    from torchvision.io import ImageReadMode, decode_image
-
-    try:
-        return decode_image(raw, mode=ImageReadMode.RGB)
-    except Exception as exc:
-        raise DataError(f"unreadable image: {path} ({exc}). Fix: replace or "
-                        "delete this file.") from exc
+def open_datasets(root, size: int, download_dir: str = "data") -> tuple:
+    """The training and test sets, each image as (3, size, size) uint8 RGB:
+    the ImageFolder trees root/train and root/test when ``root`` is given,
+    else the canonical CIFAR-10, downloaded by torchvision into ``download_dir``."""
+    transform = transforms.Compose([transforms.Resize((size, size)),
+                                    transforms.PILToTensor()])
+    if root:
+        return (datasets.ImageFolder(f"{root}/train", transform=transform),
+                datasets.ImageFolder(f"{root}/test", transform=transform))
+    return tuple(datasets.CIFAR10(download_dir, train=train, download=True,
+                                  transform=transform) for train in (True, False))
 
 
-def _decode_all(paths: list[str], digest) -> list[torch.Tensor]:
-    """Decode image files (JPEGs in one batched call), hashing their bytes."""
-    from torchvision.io import ImageReadMode, decode_jpeg
-
-    raws = []
-    for p in paths:
-        with open(p, "rb") as f:
-            data = f.read()
-        digest.update(data)
-        raws.append(torch.frombuffer(bytearray(data), dtype=torch.uint8))
-    with warnings.catch_warnings():
-        # torchvision 0.29 (pinned) deprecates its decoders in favour of
-        # torchcodec; they are still the fastest here (batched libjpeg).
-        warnings.simplefilter("ignore", DeprecationWarning)
-        if all(os.path.splitext(p)[1].lower() in (".jpg", ".jpeg") for p in paths):
-            try:
-                return decode_jpeg(raws, mode=ImageReadMode.RGB)
-            except Exception:  # some file is bad: decode one by one to name it
-                pass
-        return [_decode_one(p, raw) for p, raw in zip(paths, raws)]
+def class_indices(dataset, classes, limit: int = 0) -> list[list[int]]:
+    """For each class name, the indices of its images in ``dataset`` (read
+    from ``dataset.targets``: nothing is decoded), the first ``limit`` (0: all)."""
+    out = []
+    for name in classes:
+        target = dataset.class_to_idx[name]
+        indices = [i for i, t in enumerate(dataset.targets) if t == target]
+        out.append(indices[:limit] if limit else indices)
+    return out
 
 
-def _read_folder(listing, size: int) -> tuple[dict, dict, str]:
-    digest = hashlib.sha256()
-    images, labels = {}, {}
-    for split, items in listing.items():
-        imgs = _decode_all([p for p, _ in items], digest)
-        if len({im.shape for im in imgs}) == 1:
-            images[split] = _resize(torch.stack(imgs), size)
-        else:  # mixed sizes: resize one by one
-            images[split] = torch.cat([_resize(im[None], size) for im in imgs])
-        labels[split] = torch.tensor([lab for _, lab in items], dtype=torch.int64)
-    return images, labels, digest.hexdigest()[:16]
+def two_classes(dataset, classes, limit: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images (N, 3, S, S) uint8 and labels (N,) of the two ``classes``:
+    label 0 for classes[0], then label 1 for classes[1]."""
+    images, labels = [], []
+    for label, indices in enumerate(class_indices(dataset, classes, limit)):
+        images += [dataset[i][0] for i in indices]
+        labels += [label] * len(indices)
+    return torch.stack(images), torch.tensor(labels)
 
 
-def _read_cifar(cfg: Config, size: int) -> tuple[dict, dict, str, str]:
-    """(images, labels, fingerprint, URL) of the canonical CIFAR-10: the SHA-256
-    of the selected 32 x 32 pixels, train then test, in the order kept."""
-    from torchvision.datasets import CIFAR10
-
-    url = fetch_cifar(cifar_dir())  # every file's MD5 checked before CIFAR10 reads it
-    images, labels = {}, {}
-    digest = hashlib.sha256()
-    for split, train in (("train", True), ("test", False)):
-        ds = CIFAR10(root=str(cifar_dir()), train=train)
-        targets = torch.tensor(ds.targets)
-        x = torch.from_numpy(ds.data).permute(0, 3, 1, 2)  # (N, 3, 32, 32)
-        keep, lab = [], []
-        for label, cls in enumerate(cfg.classes):
-            idx = (targets == ds.class_to_idx[cls]).nonzero().flatten()
-            idx = idx[:cfg.limit_per_class] if cfg.limit_per_class else idx
-            keep.append(idx)
-            lab.append(torch.full((len(idx),), label, dtype=torch.int64))
-        order = torch.cat(keep)
-        images[split] = _resize(x[order].contiguous(), size)
-        labels[split] = torch.cat(lab)
-        digest.update(x[order].numpy().tobytes())
-    return images, labels, digest.hexdigest()[:16], url
+def split_indices(n: int, train_fraction: float,
+                  seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded train/validation split of range(n), as ``random_split`` draws it:
+    the first round(n * train_fraction) permuted indices are the training split."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_train = round(n * train_fraction)
+    return perm[:n_train], perm[n_train:]
 
 
-def read_images(cfg: Config, root: Path | None) -> tuple[dict, dict, dict]:
-    """(images, labels, provenance) of the train and test splits of ``cfg``."""
-    if root is not None:
-        listing = folder_listing(cfg, root)
-        images, labels, fp = _read_folder(listing, cfg.image_size)
-        prov = {"source": "imagefolder", "location": str(root),
-                "n_files": sum(len(v) for v in listing.values())}
-    else:
-        images, labels, fp, url = _read_cifar(cfg, cfg.image_size)
-        prov = {"source": "torchvision-cifar10", "location": url,
-                "n_files": sum(len(v) for v in labels.values())}
-    return images, labels, dict(prov, fingerprint=fp)
+def channel_stats(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and standard deviation (N - 1) of uint8 images
+    (N, 3, S, S) scaled to [0, 1], in float64."""
+    x = images.double().div(255).transpose(0, 1).flatten(1)
+    return x.mean(dim=1), x.std(dim=1)
+
+
+def normalize(images: torch.Tensor, mean: torch.Tensor,
+              std: torch.Tensor) -> torch.Tensor:
+    """(x / 255 - mean_c) / std_c for uint8 images (N, 3, S, S), in float64."""
+    x = images.double().div(255)
+    return (x - mean[:, None, None]) / std[:, None, None]
+
+
+def prepare(train_set, test_set, cfg) -> tuple[dict, dict, torch.Tensor, torch.Tensor]:
+    """(images, labels, mean, std): the splits "train", "val" and "test" of
+    ``cfg.classes`` as uint8 images and 0/1 labels, and the training split's
+    per-channel statistics. ``cfg`` gives classes, limit_per_class,
+    train_fraction and split_seed."""
+    x, y = two_classes(train_set, cfg.classes, cfg.limit_per_class)
+    train, val = split_indices(len(y), cfg.train_fraction, cfg.split_seed)
+    x_test, y_test = two_classes(test_set, cfg.classes, cfg.limit_per_class)
+    images = {"train": x[train], "val": x[val], "test": x_test}
+    labels = {"train": y[train], "val": y[val], "test": y_test}
+    mean, std = channel_stats(images["train"])
+    return images, labels, mean, std
+
+
+def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int) -> list:
+    """Mini-batches (x[i:i+B], y[i:i+B]) in a fixed order, the batches of
+    ``DataLoader(TensorDataset(x, y), batch_size, shuffle=False)``."""
+    return list(zip(x.split(batch_size), y.split(batch_size)))

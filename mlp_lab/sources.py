@@ -18,7 +18,10 @@ from . import cache
 from .config import Config
 from .errors import DataError
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".gif", ".webp")
+# The files torchvision's ImageFolder reads (its IMG_EXTENSIONS), so that the
+# listing (and the key made of it) covers exactly the images the core decodes.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff",
+                  ".webp")
 
 
 def data_root(cfg: Config) -> Path | None:

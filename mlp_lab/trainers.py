@@ -18,12 +18,9 @@ parameters from the same seed, data and dtype.
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable
 
 import torch
 from torch import nn
-
-EpochHook = Callable[[int, float], None]
 
 
 def default_device() -> torch.device:
@@ -31,51 +28,31 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def run_epoch(model: nn.Module, loss_fn, loader: Iterable,
-              step: Callable[[torch.Tensor], None]) -> float:
-    """One pass over ``loader``: per batch, ``step(loss_fn(model(x), y))``.
+def train(n_epochs: int, optimizer, model: nn.Module, loss_fn, train_loader,
+          on_epoch=None) -> list[float]:
+    """Train ``model`` with ``optimizer``; return the mean training loss of each epoch.
 
-    Returns the mean of the per-batch losses (accumulated as a tensor, so that
-    no batch waits for the device)."""
-    total, n = None, 0
-    for x, y in loader:
-        loss = loss_fn(model(x), y)
-        step_loss = loss.detach().to(torch.float64)
-        total = step_loss if total is None else total + step_loss
-        n += 1
-        step(loss)
-    return total.item() / n
-
-
-def _loop(n_epochs: int, model: nn.Module, loss_fn, loader, step,
-          on_epoch: EpochHook | None) -> list[float]:
-    """Run epochs, stopping early once the mean loss is NaN or infinite."""
-    losses: list[float] = []
+    Per batch: the loss, its gradients (``loss.backward()``), one optimizer
+    step, then the gradients cleared. ``on_epoch(epoch, mean_loss)``, if
+    given, is called after each epoch. A loss that is no longer finite ends
+    the training early (it diverged).
+    """
+    losses = []
     for epoch in range(n_epochs):
         model.train()
-        losses.append(run_epoch(model, loss_fn, loader, step))
+        total = 0.0
+        for x, y in train_loader:
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            total += loss.item()
+        losses.append(total / len(train_loader))
         if on_epoch is not None:
             on_epoch(epoch, losses[-1])
         if not math.isfinite(losses[-1]):
             break
     return losses
-
-
-def train(n_epochs: int, optimizer: torch.optim.Optimizer, model: nn.Module,
-          loss_fn, train_loader: Iterable, *, on_epoch: EpochHook | None = None,
-          ) -> list[float]:
-    """Train with ``optimizer``; return the mean training loss of each epoch.
-
-    Per batch: zero the gradients, back-propagate the loss, ``optimizer.step()``.
-    ``on_epoch(epoch, mean_loss)`` is called after every epoch. Training stops
-    early (a shorter list) if an epoch's mean loss is not finite (divergence).
-    """
-    def step(loss: torch.Tensor) -> None:
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
-    return _loop(n_epochs, model, loss_fn, train_loader, step, on_epoch)
 
 
 def sgd_optimizer(params, lr: float, momentum: float = 0.0,
@@ -94,12 +71,17 @@ def sgd_optimizer(params, lr: float, momentum: float = 0.0,
 @torch.no_grad()
 def sgd_update(params: list[torch.Tensor], buffers: list[torch.Tensor | None],
                lr: float, momentum: float, weight_decay: float) -> None:
-    """One SGD step on ``params`` in place, then drop their gradients.
+    """One SGD step of every parameter theta with gradient g, in place, as
+    documented for ``torch.optim.SGD`` (dampening 0, no Nesterov):
 
-    ``buffers`` holds the momentum buffer b of each parameter (None before the
-    first step) and is updated in place. Call for call as PyTorch's CPU path:
-    ``add(alpha=...)`` fuses the multiply-add, ``theta - lr * g`` would round
-    twice and drift from ``torch.optim.SGD``.
+        g <- g + weight_decay * theta
+        b <- g at the first step, else momentum * b + g;  g <- b   (momentum > 0)
+        theta <- theta - lr * g
+
+    then its gradient is cleared. ``buffers`` holds each momentum buffer b
+    (None before the first step). The tensor calls are PyTorch's own, in its
+    order: ``add(alpha=...)`` fuses a multiply-add, so the result is
+    bit-identical to the optimizer's (``theta - lr * g`` would round twice).
     """
     for i, p in enumerate(params):
         g = p.grad
@@ -133,29 +115,37 @@ def textbook_update(params: list[torch.Tensor], buffers: list[torch.Tensor | Non
         p.grad = None
 
 
-def train_manual_update(n_epochs: int, model: nn.Module, loss_fn,
-                        train_loader: Iterable, lr: float, momentum: float = 0.0,
-                        weight_decay: float = 0.0, *,
-                        on_epoch: EpochHook | None = None,
-                        update: Callable = sgd_update) -> list[float]:
-    """Train with hand-written SGD (no ``torch.optim``); same contract as ``train``.
+def train_manual_update(n_epochs: int, model: nn.Module, loss_fn, train_loader,
+                        lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
+                        on_epoch=None, update=sgd_update) -> list[float]:
+    """Train ``model`` with a hand-written SGD step, no ``torch.optim``; the same
+    losses as :func:`train` with ``torch.optim.SGD`` and the same settings.
 
-    Per batch: back-propagate the loss, then ``update`` every parameter
-    (:func:`sgd_update`, or :func:`textbook_update` to measure its drift) and
-    zero (drop) its gradient.
+    Per batch: the loss, its gradients, then ``update`` (:func:`sgd_update`)
+    of every parameter, which also clears its gradient. ``on_epoch`` and the
+    early end are those of :func:`train`.
     """
-    params = [p for p in model.parameters() if p.requires_grad]
-    buffers: list[torch.Tensor | None] = [None] * len(params)
-
-    def step(loss: torch.Tensor) -> None:
-        loss.backward()
-        update(params, buffers, lr, momentum, weight_decay)
-
-    return _loop(n_epochs, model, loss_fn, train_loader, step, on_epoch)
+    params = list(model.parameters())
+    buffers = [None] * len(params)  # the momentum buffer of each parameter
+    losses = []
+    for epoch in range(n_epochs):
+        model.train()
+        total = 0.0
+        for x, y in train_loader:
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            update(params, buffers, lr, momentum, weight_decay)
+            total += loss.item()
+        losses.append(total / len(train_loader))
+        if on_epoch is not None:
+            on_epoch(epoch, losses[-1])
+        if not math.isfinite(losses[-1]):
+            break
+    return losses
 
 
 @torch.no_grad()
-def predict(model: nn.Module, loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
+def predict(model: nn.Module, loader) -> tuple[torch.Tensor, torch.Tensor]:
     """(true labels, predicted labels = argmax of the logits) over ``loader``."""
     model.eval()
     ys, preds = [], []
@@ -165,13 +155,13 @@ def predict(model: nn.Module, loader: Iterable) -> tuple[torch.Tensor, torch.Ten
     return torch.cat(ys).cpu(), torch.cat(preds).cpu()
 
 
-def accuracy(model: nn.Module, loader: Iterable) -> float:
+def accuracy(model: nn.Module, loader) -> float:
     """Fraction of samples whose predicted class equals the true class."""
     y, pred = predict(model, loader)
     return (y == pred).double().mean().item()
 
 
-def confusion_matrix(model: nn.Module, loader: Iterable,
+def confusion_matrix(model: nn.Module, loader,
                      n_classes: int = 2) -> torch.Tensor:
     """(C, C) int64 counts: row = true class, column = predicted class."""
     y, pred = predict(model, loader)

@@ -1,13 +1,18 @@
-"""One training, the unit of work, and a setting's result from its two trainings.
+"""One training, the unit of work, and a setting's result from its trainings.
 
-A setting is trained three times from the same seed and data: with
-``torch.optim.SGD`` (recording the validation accuracy after each epoch), with
-``train_manual_update`` (the hand-written SGD), and with the textbook formula
-``theta - lr * g`` (``trainers.textbook_update``), to measure how far plain
-arithmetic drifts from the optimizer. :func:`train_one` is one of the three,
-and what a worker process (:mod:`mlp_lab.pool`) or a cluster worker
-(:mod:`mlp_lab.cluster`) runs; :func:`setting_result` compares the trainings'
-losses and final parameters, wherever each ran.
+The core, which the hand-in notebook shows: :func:`train_model` trains a
+model with one of the two trainers, and :func:`max_abs_diff` measures how far
+two trainings' losses or weights lie apart.
+
+Around it, :func:`train_one` is the unit of work of every worker process
+(:mod:`mlp_lab.pool`) or cluster worker (:mod:`mlp_lab.cluster`): a fresh
+model from the seed, in the config's dtype, on one intra-op thread, timed,
+with a progress bar and the validation accuracy after each epoch. A setting
+is trained three times from the same seed and data: with ``torch.optim.SGD``,
+with ``train_manual_update`` (the hand-written SGD), and with the textbook
+formula ``theta - lr * g`` (``trainers.textbook_update``), to measure how far
+plain arithmetic drifts from the optimizer; :func:`setting_result` compares
+the trainings, wherever each ran.
 """
 
 from __future__ import annotations
@@ -27,28 +32,38 @@ from .models import make_model
 from .results import SettingResult
 from .threads import pinned
 from .timing import timed
-from .trainers import (accuracy, default_device, sgd_optimizer, textbook_update,
-                       train, train_manual_update)
+from .trainers import (accuracy, default_device, sgd_optimizer, sgd_update,
+                       textbook_update, train, train_manual_update)
 
 Progress = Callable[[str, int], AbstractContextManager]
 
 
-def _max_abs_diff(a, b) -> float:
-    """max |a_i - b_i| over lists of floats or of tensors (inf if lengths differ).
+def train_model(cfg, setting, trainer: str, model: nn.Module, train_loader,
+                on_epoch=None, update=sgd_update) -> list[float]:
+    """Train ``model`` for ``cfg.epochs`` epochs on the cross-entropy loss
+    with the ``setting``'s lr, momentum and weight decay: by ``train`` with
+    ``torch.optim.SGD`` when ``trainer`` is "sgd", else by
+    ``train_manual_update`` (with ``update``). The mean loss of each epoch."""
+    loss_fn = nn.CrossEntropyLoss()
+    if trainer == "sgd":
+        optimizer = sgd_optimizer(model.parameters(), setting.lr, setting.momentum,
+                                  setting.weight_decay)
+        return train(cfg.epochs, optimizer, model, loss_fn, train_loader, on_epoch)
+    return train_manual_update(cfg.epochs, model, loss_fn, train_loader, setting.lr,
+                               setting.momentum, setting.weight_decay, on_epoch,
+                               update)
 
-    Equal entries count 0 even when not finite (both NaN, or the same inf): a
-    diverged setting whose trainers hit the same NaNs is still identical. A
-    NaN on one side only counts inf.
-    """
+
+def max_abs_diff(a: list, b: list) -> float:
+    """max |a_i - b_i| over two lists of numbers or of tensors; 0 means
+    identical. Entries equal on both sides count 0, even both NaN (a
+    diverged training that both trainers followed); lists of different
+    lengths (one stopped earlier) and a NaN on one side only count inf."""
     if len(a) != len(b):
         return math.inf
-    if not a:
-        return 0.0
-    if not isinstance(a[0], torch.Tensor):
-        a, b = ([torch.tensor(v, dtype=torch.float64)] for v in (a, b))
     out = 0.0
     for x, y in zip(a, b):
-        x, y = x.detach(), y.detach()
+        x, y = (torch.as_tensor(v, dtype=torch.float64).detach() for v in (x, y))
         same = (x == y) | (x.isnan() & y.isnan())
         diff = (x - y).abs().nan_to_num(nan=math.inf)
         out = max(out, torch.where(same, 0.0, diff).max().item())
@@ -77,7 +92,7 @@ class Trained:
 def train_one(cfg: Config, setting: Setting, trainer: str, data: PreparedData,
               progress: Progress | None = None) -> Trained:
     """Train a fresh model (``torch.manual_seed(cfg.seed)``) on ``setting`` with
-    ``trainer`` ("sgd" or "manual"): the unit of work of every worker.
+    ``trainer`` (one of :data:`TRAINERS`): the unit of work of every worker.
 
     Runs with one intra-op thread (:mod:`mlp_lab.threads`), so its numbers do
     not depend on the machine's core count or on the process."""
@@ -102,35 +117,24 @@ def _train_one(cfg: Config, setting: Setting, trainer: str, data: PreparedData,
     dtype, device = getattr(torch, cfg.dtype), default_device()
     loaders = {s: data.batches(s, cfg.batch_size, dtype, device)
                for s in ("train", "val")}
-    loss_fn = nn.CrossEntropyLoss()
-    progress = progress or (lambda desc, total: nullcontext())
     model = make_model(cfg.sizes, cfg.seed, dtype, device)
-    desc = f"{TRAINER_NAMES[trainer]:<6} {setting_label(setting)}"
-    with progress(desc, cfg.epochs) as bar:
-        if trainer == "textbook":
-            seconds, losses = timed(train_manual_update, cfg.epochs, model, loss_fn,
-                                    loaders["train"], setting.lr, setting.momentum,
-                                    setting.weight_decay, on_epoch=bar,
-                                    update=textbook_update)
-            return Trained(losses, seconds, _cpu_state(model))
-        if trainer == "manual":
-            seconds, losses = timed(train_manual_update, cfg.epochs, model, loss_fn,
-                                    loaders["train"], setting.lr, setting.momentum,
-                                    setting.weight_decay, on_epoch=bar)
-            return Trained(losses, seconds, _cpu_state(model), None,
-                           accuracy(model, loaders["train"]),
-                           accuracy(model, loaders["val"]))
-        opt = sgd_optimizer(model.parameters(), setting.lr, setting.momentum,
-                            setting.weight_decay)
-        val_curve: list[float] = []
+    progress = progress or (lambda desc, total: nullcontext())
+    val_curve: list[float] = []
 
-        def on_epoch(epoch: int, loss: float) -> None:
+    def on_epoch(epoch: int, loss: float) -> None:
+        if trainer == "sgd":  # the model selection's curve
             val_curve.append(accuracy(model, loaders["val"]))
-            if bar is not None:
-                bar(epoch, loss)
-        seconds, losses = timed(train, cfg.epochs, opt, model, loss_fn,
-                                loaders["train"], on_epoch=on_epoch)
-    return Trained(losses, seconds, _cpu_state(model), val_curve,
+        if bar is not None:
+            bar(epoch, loss)
+    update = textbook_update if trainer == "textbook" else sgd_update
+    with progress(f"{TRAINER_NAMES[trainer]:<6} {setting_label(setting)}",
+                  cfg.epochs) as bar:
+        seconds, losses = timed(train_model, cfg, setting, trainer, model,
+                                loaders["train"], on_epoch, update)
+    if trainer == "textbook":
+        return Trained(losses, seconds, _cpu_state(model))
+    return Trained(losses, seconds, _cpu_state(model),
+                   val_curve if trainer == "sgd" else None,
                    accuracy(model, loaders["train"]), accuracy(model, loaders["val"]))
 
 
@@ -150,10 +154,10 @@ def setting_result(setting: Setting, sgd: Trained, manual: Trained,
         val_acc_per_epoch=sgd.val_curve, train_acc=sgd.train_acc,
         val_acc=sgd.val_acc, train_acc_manual=manual.train_acc,
         val_acc_manual=manual.val_acc,
-        max_abs_diff_loss=_max_abs_diff(sgd.losses, manual.losses),
-        max_abs_diff_params=_max_abs_diff(list(sgd.state.values()),
+        max_abs_diff_loss=max_abs_diff(sgd.losses, manual.losses),
+        max_abs_diff_params=max_abs_diff(list(sgd.state.values()),
                                           list(manual.state.values())),
-        max_abs_diff_params_textbook=_max_abs_diff(
+        max_abs_diff_params_textbook=max_abs_diff(
             list(sgd.state.values()), list(textbook.state.values())),
         seconds_sgd=sgd.seconds, seconds_manual=manual.seconds,
         diverged=not all(math.isfinite(v) for v in sgd.losses + manual.losses))

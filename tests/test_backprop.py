@@ -136,3 +136,52 @@ def test_course_checks_detect_a_wrong_backprop(monkeypatch):
     assert table.loc["fc.2.weight", "rel_error_autograd"] > 0.1
     assert table.loc["fc.2.weight", "max_rel_error_fd"] > 0.1
     assert table.loc["fc.1.weight", "rel_error_autograd"] < 1e-10
+
+
+# ---------------------------------------------------------------- broadcast targets
+
+def harness_gradients(model, x, y):
+    """dL/dW, dL/db of the course harness's own loss, by autograd:
+    ``nn.MSELoss(reduction="none")(y_pred, y).sum()``, which broadcasts y
+    against y_pred (and warns that the shapes differ)."""
+    model.zero_grad()
+    with pytest.warns(UserWarning, match="target size"):
+        nn.MSELoss(reduction="none")(model(x), y).sum().backward()
+    return {l: (model.fc[str(l)].weight.grad.clone(), model.fc[str(l)].bias.grad.clone())
+            for l in range(1, model.L + 1)}
+
+
+@pytest.mark.parametrize("target", [(4, 1), (1, 1), (10,), (1, 10), (3, 4, 1)],
+                         ids=str)
+def test_a_broadcast_target_gets_the_gradient_of_the_broadcast_loss(target):
+    """The MNIST cell's case is (1, 1) against (1, 10); each shape against
+    autograd on the harness's loss, in float64, to round-off."""
+    model, x, _ = make([6, 5, 10], batch=4, seed=2)
+    y = torch.randn(*target, dtype=DT)
+    expected = harness_gradients(model, x, y)
+    backpropagation(model, y, model(x))
+    for l, (dw, db) in expected.items():
+        assert model.dL_dw[l].shape == dw.shape and model.dL_db[l].shape == db.shape
+        assert torch.allclose(model.dL_dw[l], dw, rtol=1e-12, atol=1e-12)
+        assert torch.allclose(model.dL_db[l], db, rtol=1e-12, atol=1e-12)
+
+
+def test_the_course_mnist_cell_shapes():
+    """One image at a time, target torch.Tensor([[label]]) of shape (1, 1),
+    against an output of shape (1, 10): the cell that used to fail."""
+    torch.manual_seed(0)
+    model = MyNet([24 * 24, 16, 10]).to(DT)
+    x, y = torch.randn(1, 1, 24, 24, dtype=DT), torch.tensor([[7.0]], dtype=DT)
+    expected = harness_gradients(model, x, y)
+    backpropagation(model, y, model(x))
+    assert all(relative_error(model.dL_dw[l], expected[l][0]) < 1e-12
+               for l in expected)
+
+
+@pytest.mark.parametrize("target", [(4, 3), (10, 4), (4 * 10,)], ids=str)
+def test_a_target_that_cannot_broadcast_names_both_shapes(target):
+    model, x, _ = make([6, 5, 10], batch=4)
+    with pytest.raises(ValueError) as err:
+        backpropagation(model, torch.zeros(target, dtype=DT), model(x))
+    assert f"y_true of shape {target}" in str(err.value)
+    assert "y_pred of shape (4, 10)" in str(err.value)

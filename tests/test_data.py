@@ -90,14 +90,14 @@ def test_split_is_seeded(tree):
                        torch.cat([c.labels["train"], c.labels["val"]]).sort().values)
 
 
-def test_split_indices_partition_and_reject_empty_splits():
+def test_split_indices_partition_and_load_data_rejects_empty_splits(image_tree):
     tr, va = split_indices(10, 0.7, 0)
     assert sorted(torch.cat([tr, va]).tolist()) == list(range(10))
     assert len(tr) == 7
-    with pytest.raises(DataError, match="train_fraction"):
-        split_indices(10, 0.01, 0)
-    with pytest.raises(DataError, match="train_fraction"):
-        split_indices(10, 0.99, 0)
+    root = image_tree(n_train=5, n_test=2, size=(4, 4))  # 10 training images
+    for fraction in (0.01, 0.99):
+        with pytest.raises(DataError, match="train_fraction"):
+            load_data(small(root, train_fraction=fraction))
 
 
 # ---------------------------------------------------------------- statistics

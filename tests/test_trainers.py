@@ -163,6 +163,9 @@ class GradCheckingLoader:
     def __init__(self, loader, model):
         self.loader, self.model, self.checks = loader, model, []
 
+    def __len__(self):  # a DataLoader's number of batches
+        return len(self.loader)
+
     def _check(self):
         self.checks.append(all(p.grad is None for p in self.model.parameters()))
 

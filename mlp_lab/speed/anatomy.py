@@ -35,7 +35,7 @@ from torch import nn
 from ..config import Config, Setting
 from ..data import PreparedData
 from ..models import make_model
-from ..trainers import run_epoch, sgd_optimizer, train, train_manual_update
+from ..trainers import sgd_optimizer, train, train_manual_update
 from .bound import matmuls, measure, random_tensors, synchronizer
 
 STAGES = ("products", "forward", "backward", "sgd", "manual")
@@ -78,14 +78,18 @@ def stages(cfg: Config, batches: list, dtype, device) -> dict[str, Callable[[], 
                                       for _ in range(3))
     opt = sgd_optimizer(sgd_model.parameters(), s.lr, s.momentum, s.weight_decay)
 
-    def backward(loss: torch.Tensor) -> None:
-        model.zero_grad()
-        loss.backward()
+    def epoch(backward: bool) -> None:  # a trainer's pass, without its step
+        for x, y in batches:
+            loss = loss_fn(model(x), y)
+            if backward:
+                model.zero_grad()
+                loss.backward()
+            loss.item()
 
     return {
         "products": lambda: [products(x) for x, _ in batches],
-        "forward": lambda: run_epoch(model, loss_fn, batches, lambda loss: None),
-        "backward": lambda: run_epoch(model, loss_fn, batches, backward),
+        "forward": lambda: epoch(backward=False),
+        "backward": lambda: epoch(backward=True),
         "sgd": lambda: train(1, opt, sgd_model, loss_fn, batches),
         "manual": lambda: train_manual_update(1, manual_model, loss_fn, batches,
                                               s.lr, s.momentum, s.weight_decay),
