@@ -8,39 +8,33 @@ with W^[l] of shape (n_l, n_{l-1}) as in ``nn.Linear``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch import nn
 
-Grads = dict[int, torch.Tensor]
+Grads = dict[int, torch.Tensor]  # layer l -> its gradient
 
 TINY = 1e-30  # guards 0/0 in relative errors; representable in float32 too
 
 
-def _dtanh(z: torch.Tensor) -> torch.Tensor:
+def dtanh(z: torch.Tensor) -> torch.Tensor:
+    """tanh'(z) = 1 / cosh(z)^2."""
     return 1.0 / torch.cosh(z) ** 2
 
 
-def _drelu(z: torch.Tensor) -> torch.Tensor:
+def drelu(z: torch.Tensor) -> torch.Tensor:
+    """ReLU'(z) = 1 where z > 0, else 0."""
     return (z > 0).to(z.dtype)
 
 
-ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
-    "tanh": (torch.tanh, _dtanh),
-    "relu": (torch.relu, _drelu),
-}
+# each activation f and its derivative f', as functions of z
+ACTIVATIONS = {"tanh": (torch.tanh, dtanh), "relu": (torch.relu, drelu)}
 
 
 class MyNet(nn.Module):
-    """The course's fully connected network, ``n_l[0] -> ... -> n_l[L]``.
-
-    ``fc[str(l)]`` is ``nn.Linear(n_l[l-1], n_l[l])``; ``f[l]``/``df[l]`` are
-    the activation of layer l and its derivative as functions of z, the same on
-    every layer including the output (tanh, 1/cosh^2 by default; or ReLU and
-    the step 1[z > 0]). ``forward`` records ``a[l]`` and ``z[l]`` for
-    backpropagation; ``dL_dw[l]``/``dL_db[l]`` start as None.
-    """
+    """The course's fully connected network ``n_l[0] -> ... -> n_l[L]``:
+    ``fc[str(l)]`` is ``nn.Linear(n_l[l-1], n_l[l])``, ``f[l]``/``df[l]`` the
+    activation of layer l and its derivative (tanh, or ReLU, on every layer).
+    ``forward`` keeps ``a[l]`` and ``z[l]`` for backpropagation."""
 
     def __init__(self, n_l: list[int], activation: str = "tanh") -> None:
         super().__init__()
@@ -51,10 +45,9 @@ class MyNet(nn.Module):
         self.fc = nn.ModuleDict({str(l): nn.Linear(n_l[l - 1], n_l[l]) for l in layers})
         self.f = {l: f for l in layers}
         self.df = {l: df for l in layers}
-        self.a: Grads = {}
-        self.z: Grads = {}
-        self.dL_dw: dict[int, torch.Tensor | None] = {l: None for l in layers}
-        self.dL_db: dict[int, torch.Tensor | None] = {l: None for l in layers}
+        self.a, self.z = {}, {}  # a[l], z[l] of the last forward pass
+        self.dL_dw = {l: None for l in layers}  # filled by backpropagation
+        self.dL_db = {l: None for l in layers}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return a^[L] (B, n_L) for x of shape (B, ...) with n_0 values per row."""
@@ -75,23 +68,17 @@ def course_loss(y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
 
 def backpropagation(model: nn.Module, y_true: torch.Tensor,
                     y_pred: torch.Tensor) -> None:
-    """Fill ``model.dL_dw[l]``, ``model.dL_db[l]`` for L = sum (y - yhat)^2.
-
-    Uses only the contract (``fc``, ``f``, ``df``, ``a``, ``z``, ``dL_dw``,
-    ``dL_db``) after a forward pass that produced ``y_pred`` = a^[L], shape
-    (B, n_L). With delta^[l] the (B, n_l) matrix of dL/dz^[l]:
+    """Fill ``model.dL_dw[l]``, ``model.dL_db[l]`` for L = sum (y - yhat)^2,
+    from the contract only, after the forward pass that gave ``y_pred`` (B, n_L).
+    With delta^[l] = dL/dz^[l] (B, n_l), one row per sample:
 
         delta^[L] = -2 (y - yhat) * f'^[L](z^[L])
         delta^[l] = (delta^[l+1] W^[l+1]) * f'^[l](z^[l])        l = L-1..1
-        dL/dW^[l] = delta^[l]^T a^[l-1]    (n_l, n_{l-1}), summed over the batch
-        dL/db^[l] = sum_b delta^[l]_b      (n_l,)
+        dL/dW^[l] = delta^[l]^T a^[l-1],   dL/db^[l] = sum over rows of delta^[l]
 
-    (the course's column form W^T delta, delta a^T, transposed). ``y_true``
-    is broadcast against ``y_pred`` as ``nn.MSELoss`` does it: a target of
-    shape (B, 1), (1, 1) or (n_L,) is each output's target, and the gradient
-    is that of the broadcast loss (summed back to (B, n_L) if the target
-    adds dimensions). Runs under ``torch.no_grad()``: no graph is built and
-    no ``.grad`` is read or written.
+    ``y_true`` is broadcast against ``y_pred`` as ``nn.MSELoss`` does (one
+    target per sample, (B, 1), counts for every output): the gradient is that
+    of the broadcast loss. Under ``torch.no_grad()``: no graph, no ``.grad``.
     """
     try:
         torch.broadcast_shapes(y_true.shape, y_pred.shape)
@@ -143,14 +130,7 @@ def named_gradients(dL_dw: Grads, dL_db: Grads) -> dict[str, torch.Tensor]:
 
 
 def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
-    """max|a - b| / max(max|a| + max|b|, tiny): one number per tensor pair.
-
-    Scaled by the tensors' largest entries rather than entry by entry, so
-    entries that are (nearly) zero in both do not blow the ratio up with
-    round-off; 0 means identical, about 1 means unrelated.
-    """
-    a, b = a.detach(), b.detach()
-    if a.numel() == 0:
-        return 0.0
+    """max|a - b| / (max|a| + max|b|): 0 when identical, about 1 when unrelated
+    (scaled by the largest entries, so near-zero entries add no noise)."""
     scale = (a.abs().max() + b.abs().max()).item()
     return (a - b).abs().max().item() / max(scale, TINY)

@@ -142,8 +142,10 @@ def _train_missing(cfg: Config, missing: dict[int, str], data: PreparedData,
             yield i, result, done["sgd"].state
 
 
-def select_best(settings: list[SettingResult]) -> int | None:
-    """Index of the highest validation accuracy (first on ties), diverged excluded."""
+def select_best(settings: list) -> int | None:
+    """The model selection: the index of the setting of highest validation
+    accuracy (``val_acc``; the first on ties), among those whose training did
+    not diverge (``diverged``); None when every one did."""
     candidates = [i for i, s in enumerate(settings) if not s.diverged]
     if not candidates:
         return None

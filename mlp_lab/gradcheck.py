@@ -18,11 +18,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .backprop import (TINY, MyNet, autograd_gradients, backpropagation,
-                       course_loss, named_gradients, relative_error)
-from .config import CHECK_BATCHES, CHECK_ENTRIES, FD_STEP as STEP
+from .backprop import TINY, MyNet, backpropagation, course_loss, relative_error
+from .config import CHECK_BATCHES, CHECK_ENTRIES, FD_STEP
 from .models import default_dtype
-from .trainers import sgd_update
 
 
 def choose_entries(model: nn.Module, k: int | None = None,
@@ -65,7 +63,7 @@ def _numeric(p: torch.Tensor, idx: torch.Tensor,
 
 def fd_rows(model: nn.Module, loss_fn: Callable[[], torch.Tensor],
             analytic: dict[str, torch.Tensor] | None = None,
-            k: int | None = None, seed: int = 0, h: float = STEP) -> list[dict]:
+            k: int | None = None, seed: int = 0, h: float = FD_STEP) -> list[dict]:
     """Compare analytic gradients with centered finite differences.
 
     ``loss_fn()`` must re-run the forward pass with the current parameters and
@@ -108,72 +106,49 @@ def fd_rows(model: nn.Module, loss_fn: Callable[[], torch.Tensor],
 def gradcheck(model: nn.Module, loss_fn: Callable[[], torch.Tensor],
               analytic: dict[str, torch.Tensor] | None = None,
               k: int | None = None, seed: int = 0,
-              h: float = STEP) -> pd.DataFrame:
+              h: float = FD_STEP) -> pd.DataFrame:
     """:func:`fd_rows` as a table, one row per parameter tensor."""
     return pd.DataFrame(fd_rows(model, loss_fn, analytic, k, seed, h))
 
 
-def check_rows(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-               k: int | None = 20, seed: int = 0, lr: float = 0.1) -> list[dict]:
-    """The course's four checks of ``backpropagation`` on one batch (x, y).
-
-    For a model following the ``MyNet`` contract, one row (a dict) per
-    parameter tensor (``layer``, ``parameter``, ``shape``) with:
-
-    1. ``rel_error_autograd``: ``relative_error`` of backpropagation's gradient
-       against autograd's (the course asks for < 1e-3; float64 gives ~1e-16);
-    2. ``max_rel_error_fd``: the worst cs231n relative error against centered
-       finite differences on ``k`` entries (``gradcheck``);
-    3. ``sgd_changed``: whether a plain SGD step (``trainers.sgd_update``,
-       bit-identical to ``torch.optim.SGD(lr).step()``, without the second it
-       takes to set up the optimizer machinery) with the gradients copied into
-       ``.grad`` changed the tensor;
-    4. ``leaf_requires_grad``: whether the tensor, after that step, is still a
-       leaf that requires grad.
-
-    The model is left as found: parameters and ``.grad`` are restored after
-    the step; ``dL_dw``/``dL_db`` hold backpropagation's gradients.
-    """
-    auto = named_gradients(*autograd_gradients(model, x, y))
-    y_pred = model(x)
-    backpropagation(model, y, y_pred)
-    mine = named_gradients(model.dL_dw, model.dL_db)
-
-    def loss_fn() -> torch.Tensor:
-        y_hat = model(x)
-        return course_loss(y_hat, y)
-
-    fd = {r["parameter"]: r for r in fd_rows(model, loss_fn, mine, k, seed)}
-
-    params = dict(model.named_parameters())
-    saved = {n: (p.detach().clone(), p.grad) for n, p in params.items()}
-    for n, p in params.items():
-        p.grad = mine[n].clone()
-    sgd_update(list(params.values()), [None] * len(params), lr, 0.0, 0.0)
-    rows = []
-    for n, p in params.items():
-        rows.append({
-            "layer": int(n.split(".")[1]),
-            "parameter": n,
-            "shape": tuple(p.shape),
-            "rel_error_autograd": relative_error(mine[n], auto[n]),
-            "max_rel_error_fd": fd[n]["max_rel_error"],
-            "entries_checked": fd[n]["entries_checked"],
-            "sgd_changed": not torch.equal(p.detach(), saved[n][0]),
-            "leaf_requires_grad": p.is_leaf and p.requires_grad,
-        })
+def four_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                entries: int = CHECK_ENTRIES, h: float = FD_STEP,
+                lr: float = 0.1) -> dict:
+    """The course's four checks of ``backpropagation`` on a batch (x, y), each
+    the worst over the parameters: 1. the relative error against autograd;
+    2. the worst |a - n| / (|a| + |n|) against centered differences
+    n = (L(theta + h e_i) - L(theta - h e_i)) / 2h on ``entries`` random
+    entries i of each parameter; 3. whether an SGD step with these gradients
+    changed every parameter; 4. whether each is still a leaf requiring grad."""
+    params = [p for l in range(1, len(model.fc) + 1)
+              for p in (model.fc[str(l)].weight, model.fc[str(l)].bias)]
+    backpropagation(model, y, model(x))
+    mine = [g for l in range(1, len(model.fc) + 1)
+            for g in (model.dL_dw[l], model.dL_db[l])]
+    auto = torch.autograd.grad(course_loss(model(x), y), params)
+    vs_fd = 0.0
     with torch.no_grad():
-        for n, p in params.items():
-            p.copy_(saved[n][0])
-            p.grad = saved[n][1]
-    return rows
-
-
-def course_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                  k: int | None = 20, seed: int = 0,
-                  lr: float = 0.1) -> pd.DataFrame:
-    """:func:`check_rows` as a table, one row per parameter tensor."""
-    return pd.DataFrame(check_rows(model, x, y, k, seed, lr))
+        for p, grad in zip(params, mine):
+            flat = p.view(-1)  # writing an entry moves the parameter itself
+            for i in torch.randperm(p.numel())[:entries].tolist():
+                old = flat[i].item()
+                flat[i] = old + h
+                plus = course_loss(model(x), y).item()
+                flat[i] = old - h
+                minus = course_loss(model(x), y).item()
+                flat[i] = old
+                a, n = grad.view(-1)[i].item(), (plus - minus) / (2 * h)
+                vs_fd = max(vs_fd, abs(a - n) / max(abs(a) + abs(n), TINY))
+    before = [p.detach().clone() for p in params]
+    for p, grad in zip(params, mine):
+        p.grad = grad.clone()
+    torch.optim.SGD(params, lr=lr).step()
+    return {"vs autograd": max(relative_error(a, b) for a, b in zip(mine, auto)),
+            "vs finite diff.": vs_fd,
+            "SGD step changed weights": all(not torch.equal(p, b)
+                                            for p, b in zip(params, before)),
+            "leaves requiring grad": all(p.is_leaf and p.requires_grad
+                                         for p in params)}
 
 
 def live_net(n_l: list[int], act: str, batch: int, seed: int):
@@ -207,15 +182,9 @@ def check_table_rows(sizes: tuple[int, ...], seed: int = 0) -> list[dict]:
             for act in ("tanh", "relu"):
                 for batch in CHECK_BATCHES:
                     net, x, y = live_net(n_l, act, batch, seed)
-                    c = check_rows(net, x, y, k=CHECK_ENTRIES, seed=seed)
-                    rows.append({
-                        "net": "-".join(map(str, n_l)), "activation": act,
-                        "batch": batch,
-                        "vs autograd": max(r["rel_error_autograd"] for r in c),
-                        "vs finite diff.": max(r["max_rel_error_fd"] for r in c),
-                        "SGD step changed weights": all(r["sgd_changed"] for r in c),
-                        "leaves requiring grad": all(r["leaf_requires_grad"]
-                                                     for r in c)})
+                    rows.append({"net": "-".join(map(str, n_l)),
+                                 "activation": act, "batch": batch,
+                                 **four_checks(net, x, y)})
     return rows
 
 

@@ -22,13 +22,10 @@ def default_dtype(dtype: torch.dtype) -> Iterator[None]:
 
 
 class MyMLP(nn.Module):
-    """Fully connected network ``sizes[0] -> ... -> sizes[-1]``.
-
-    For layer widths n_0, ..., n_L: h_0 = flatten(x),
-    h_l = ReLU(W_l h_{l-1} + b_l) for l < L, and the logits
-    h_L = W_L h_{L-1} + b_L (no activation: cross-entropy applies the softmax).
-    Parameters are created in the current default dtype, layer by layer,
-    so ``torch.manual_seed(s)`` right before construction fixes them.
+    """Fully connected network ``sizes[0] -> ... -> sizes[-1]``: h_0 = flatten(x),
+    h_l = ReLU(W_l h_{l-1} + b_l) for l < L, and the logits h_L = W_L h_{L-1} + b_L
+    (no activation: the cross-entropy loss applies the softmax). Parameters
+    are drawn in the default dtype; ``torch.manual_seed`` right before fixes them.
     """
 
     def __init__(self, sizes: tuple[int, ...]) -> None:

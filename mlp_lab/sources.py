@@ -24,7 +24,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tif
                   ".webp")
 
 
-def data_root(cfg: Config) -> Path | None:
+def data_root(cfg) -> Path | None:
     """The ImageFolder root (config, then ``$MLP_LAB_DATA``), or None."""
     root = cfg.data_dir or os.environ.get("MLP_LAB_DATA", "")
     return Path(root).expanduser().resolve() if root else None

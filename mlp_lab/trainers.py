@@ -57,13 +57,9 @@ def train(n_epochs: int, optimizer, model: nn.Module, loss_fn, train_loader,
 
 def sgd_optimizer(params, lr: float, momentum: float = 0.0,
                   weight_decay: float = 0.0) -> torch.optim.SGD:
-    """``torch.optim.SGD`` pinned to its single-tensor code path (``foreach=False``).
-
-    PyTorch picks the multi-tensor (foreach) path by default on CUDA, whose
-    kernels need not round as the single-tensor ops do; pinning the path makes
-    :func:`sgd_update`, which issues the single-tensor ops, bit-identical to
-    the optimizer on every device, not only on the CPU (where it is the default).
-    """
+    """``torch.optim.SGD`` on its single-tensor code path (``foreach=False``),
+    the one that ``sgd_update`` repeats call for call: by default CUDA takes
+    the multi-tensor path, whose kernels need not round alike."""
     return torch.optim.SGD(params, lr=lr, momentum=momentum,
                            weight_decay=weight_decay, foreach=False)
 
@@ -100,7 +96,7 @@ def sgd_update(params: list[torch.Tensor], buffers: list[torch.Tensor | None],
 @torch.no_grad()
 def textbook_update(params: list[torch.Tensor], buffers: list[torch.Tensor | None],
                     lr: float, momentum: float, weight_decay: float) -> None:
-    """The same SGD step as :func:`sgd_update`, written as the textbook formula
+    """The same SGD step as ``sgd_update``, written as the textbook formula
     with plain arithmetic: g = grad + lambda * theta, b = mu * b + g,
     theta = theta - lr * g. Each product is rounded before its sum, so after
     many steps the parameters drift (by a few ulps) from ``torch.optim.SGD``'s.
@@ -118,12 +114,12 @@ def textbook_update(params: list[torch.Tensor], buffers: list[torch.Tensor | Non
 def train_manual_update(n_epochs: int, model: nn.Module, loss_fn, train_loader,
                         lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
                         on_epoch=None, update=sgd_update) -> list[float]:
-    """Train ``model`` with a hand-written SGD step, no ``torch.optim``; the same
-    losses as :func:`train` with ``torch.optim.SGD`` and the same settings.
+    """Train ``model`` with a hand-written SGD step, no ``torch.optim``: the
+    same losses as ``train`` with ``torch.optim.SGD`` and the same settings.
 
-    Per batch: the loss, its gradients, then ``update`` (:func:`sgd_update`)
-    of every parameter, which also clears its gradient. ``on_epoch`` and the
-    early end are those of :func:`train`.
+    Per batch: the loss, its gradients, then ``update`` (``sgd_update``) of
+    every parameter, which also clears its gradient. ``on_epoch`` and the
+    early end are those of ``train``.
     """
     params = list(model.parameters())
     buffers = [None] * len(params)  # the momentum buffer of each parameter

@@ -50,6 +50,20 @@ def division(meta: dict) -> str:
     return " ".join(str(text).split()) if text else ""
 
 
+PLACEHOLDER = "mlp-lab"  # the author the project ships with
+
+
+def placeholder_warning(meta: dict) -> str | None:
+    """A warning when the hand-in would carry no author or only the placeholder."""
+    names = authors(meta)
+    if names and names != [PLACEHOLDER]:
+        return None
+    shown = f"the placeholder {PLACEHOLDER!r}" if names else "no author"
+    return (f"the hand-in names {shown} as its author. Fix: put your names "
+            f"under 'book: author:' in {QUARTO_YML} (a list for a pair) and run "
+            "make handin again.")
+
+
 def division_warning(meta: dict) -> str | None:
     """A warning when two or more authors give no division of labour."""
     names = authors(meta)

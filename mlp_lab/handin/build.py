@@ -27,7 +27,9 @@ from ..book.bookcheck import ANSI
 from ..cache import PROJECT_ROOT
 from ..config import Config
 from ..timing import timed
-from . import authors, parta, partb, prose
+from ..experiments import run
+from ..results import Results, load_record
+from . import authors, parta, partb
 
 NOTEBOOKS = {"backpropagation.ipynb": parta, "gradient_descent.ipynb": partb}
 REPORT_PDF = PROJECT_ROOT / "_report" / "report.pdf"
@@ -63,9 +65,9 @@ report.pdf              The report: approach and design, results, answers
 README.txt              This file."""
 
 
-def readme(cfg: Config, ns: dict, names: list[str]) -> str:
+def readme(cfg: Config, record: Results, names: list[str]) -> str:
     """README.txt: what each file is, how it was made, from what config and data."""
-    d, env = ns["R"].data, ns["R"].env
+    d, env = record.data, record.env
     config = os.environ.get("MLP_LAB_CONFIG") or "the defaults (configs/default.toml)"
     paragraphs = [
         f"How they were produced: `make handin` of the mlp_lab project on "
@@ -112,20 +114,23 @@ def build(cfg: Config, out: Path, env: dict | None = None, log=print) -> Path:
     report cannot be rendered."""
     env = dict(os.environ if env is None else env)
     meta = authors.project_meta()
-    warning = authors.division_warning(meta)
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
+    for warning in (authors.placeholder_warning(meta),
+                    authors.division_warning(meta)):
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
     names = authors.authors(meta)
     out.mkdir(parents=True, exist_ok=True)
     for old in FILES + ("handin.zip",):
         (out / old).unlink(missing_ok=True)
-    ns = prose.namespace()  # the report's C, R, F: trains when there is no record
+    record = load_record(cfg) or run(cfg)  # the report's numbers: trained if new
     for name, part in NOTEBOOKS.items():
         cwd = out if part is parta else PROJECT_ROOT
-        seconds, nb = timed(execute, part.build(cfg, names, ns), cwd, env, name)
+        nb = parta.build(cfg, names) if part is parta else partb.build(cfg, names,
+                                                                        record)
+        seconds, nb = timed(execute, nb, cwd, env, name)
         nbformat.write(nb, out / name)
         log(f"executed {name} in {seconds:.0f} s")
-    (out / "README.txt").write_text(readme(cfg, ns, names), encoding="utf-8")
+    (out / "README.txt").write_text(readme(cfg, record, names), encoding="utf-8")
     shutil.copyfile(render_report(env), out / "report.pdf")
     with zipfile.ZipFile(out / "handin.zip", "w", zipfile.ZIP_DEFLATED) as z:
         for name in FILES:

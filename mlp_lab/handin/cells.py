@@ -14,11 +14,9 @@ def code(lib: Library, *names: str, before: str = "") -> nbformat.NotebookNode:
     """A code cell holding the library's definitions ``names`` (e.g.
     ``"trainers.train"``) and those they need that ``lib`` has not yet
     handed out, read from the source now, after ``before``."""
-    sources, defined = lib.sources(*names)
-    # a definition shows nothing: say what the cell defined, so it has output
+    sources, _ = lib.sources(*names)
     parts = [before.strip()] if before.strip() else []
-    parts += [*sources, f'print("defined: {", ".join(defined)}")']
-    return nbformat.v4.new_code_cell("\n\n\n".join(parts))
+    return nbformat.v4.new_code_cell("\n\n\n".join(parts + sources))
 
 
 def glue(source: str) -> nbformat.NotebookNode:

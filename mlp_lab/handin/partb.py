@@ -1,183 +1,281 @@
-"""Part B, ``gradient_descent.ipynb``: data, MLP, two trainers, selection, test.
+"""Part B, ``gradient_descent.ipynb``: one section per task of the assignment.
 
-Cells in the assignment's order; every computation is the library's own code
-(data preparation, ``MyMLP``, ``train``, ``train_manual_update``, the setting
-loop, selection, test), run under the same thread count, seeds, dtype, split
-and batch order, so the executed notebook's numbers are the results record's.
+Every computation is the library's own core (data, ``MyMLP``, ``train``,
+``train_manual_update``, ``train_model``, accuracy, ``select_best``), pulled
+from its source, with short glue cells that call it and print or plot. The
+notebook runs on one thread, in the config's dtype, with the same seeds,
+split and batch order as the library, so its numbers are the results
+record's to the last bit (``tests/test_handin.py`` compares them).
 """
 
 from __future__ import annotations
 
-import dataclasses
-
 import nbformat
 
-from ..config import Config
-from . import prose
+from ..config import Config, model_name, setting_label
+from ..results import Results
 from .cells import IMPORTS, code, glue, md, notebook, title
 from .pull import Library
 
-SETTINGS = """
-torch.set_num_threads(THREADS)  # the record's thread count: same last bits
-torch.set_default_dtype(getattr(torch, cfg.dtype))
-for i, s in enumerate(cfg.settings):
-    print(f"{model_name(i)}: {setting_label(s)}")
-print(f"{cfg.epochs} epochs, batch size {cfg.batch_size}, seed {cfg.seed} before "
-      f"each model is created, {cfg.dtype}, layers {cfg.sizes}")"""
+SETUP = """
+torch.set_default_dtype(torch.{dtype})  # both trainers in {dtype}
+torch.set_num_threads(1)  # as the report's numbers: sums in the same order
+device = default_device()
+cfg = SimpleNamespace(
+{fields})
+settings = [
+{settings}]"""
 
-CIFAR_DIR = '''
-def cifar_dir() -> Path:
-    """Where torchvision downloads CIFAR-10: data/ beside this notebook."""
-    return Path("data").resolve()'''
-
-LOAD = """
-with pinned():  # one intra-op thread: the statistics do not depend on cores
-    entry = _build(cfg, data_root(cfg))
-data = PreparedData(entry["images"], entry["labels"], entry["mean"], entry["std"],
-                    tuple(cfg.class_names), entry["provenance"])
-p = data.provenance
-if p["source"] == "imagefolder":
-    # the folder's name only: a handed-in notebook shows no machine's layout
-    print(f"Data source: the ImageFolder tree \N{HORIZONTAL ELLIPSIS}/"
-          f"{Path(p['location']).name} (MLP_LAB_DATA), "
-          f"{p['n_files']} image files, fingerprint {p['fingerprint']}")
-else:
-    print(f"Data source: the canonical CIFAR-10, downloaded by torchvision "
-          f"from {p['location']}, fingerprint {p['fingerprint']}")
-for split, n in data.counts().items():
-    per_class = ", ".join(f"{k} {c}" for k, c in zip(n, data.class_names))
-    print(f"{split:>5}: {sum(n)} images ({per_class})")"""
+DATA = """
+root = data_root(cfg)
+print("Data:", f"the ImageFolder tree {{Path(root).name}} (MLP_LAB_DATA)" if root
+      else "CIFAR-10, downloaded by torchvision into data/")
+train_set, test_set = open_datasets(root, cfg.image_size)
+images, labels, mean, std = prepare(train_set, test_set, cfg)
+for split in ("train", "val", "test"):
+    counts = torch.bincount(labels[split], minlength=2).tolist()
+    print(f"{{split:>5}}: {{len(labels[split])}} images,", ", ".join(
+        f"{{n}} {{name}}" for n, name in zip(counts, cfg.class_names)))
+show_samples(images["train"], labels["train"], cfg.class_names,
+             "Training images, resized to {size}x{size}")"""
 
 NORMALIZE = """
-mean, std = data.normalized_moments("train")
-print("training split, per channel: mean", [round(v, 4) for v in data.mean.tolist()],
-      "std", [round(v, 4) for v in data.std.tolist()])
-print("after normalization: mean", [round(v, 4) + 0.0 for v in mean],
-      "std", [round(v, 4) for v in std])
-summary = SimpleNamespace(samples=data.samples(SAMPLES_PER_CLASS).numpy(),
-                          mean=data.mean.tolist(), std=data.std.tolist(),
-                          class_names=list(data.class_names))
-normalized_grid(summary)"""
+print("Training split, per channel: mean", mean.numpy().round(4),
+      "std", std.numpy().round(4))
+x = {split: normalize(images[split], mean, std) for split in images}
+print("After normalization, training split: mean",
+      x["train"].mean(dim=(0, 2, 3)).numpy().round(4) + 0.0,
+      "std", x["train"].std(dim=(0, 2, 3)).numpy().round(4))
+show_samples(x["train"], labels["train"], cfg.class_names,
+             "The same images after normalization (rescaled to show)")
+loaders = {split: batches(x[split].flatten(1).to(device), labels[split].to(device),
+                          cfg.batch_size)
+           for split in x}"""
 
-TRAIN = """
-@contextmanager
-def print_losses(desc, total):
-    \"\"\"Progress of one training: its loss every 10th and the last epoch.\"\"\"
-    def hook(epoch, loss):
-        if (epoch + 1) % 10 == 0 or epoch + 1 == total:
-            print(f"{desc}  epoch {epoch + 1:3d}/{total}  loss {loss:.5f}")
-    yield hook
+MODEL = """print(MyMLP(cfg.sizes))"""
+
+TRAIN_ALL = """
+runs = []  # per setting: both trainings, from the same initial weights
+for i, setting in enumerate(settings):
+    run = SimpleNamespace(setting=setting)
+    for trainer in ("sgd", "manual"):
+        torch.manual_seed(cfg.seed)  # before each model is created
+        model = MyMLP(cfg.sizes).to(device)
+        losses = train_model(cfg, setting, trainer, model, loaders["train"])
+        setattr(run, trainer, SimpleNamespace(model=model, losses=losses))
+    run.train_acc = accuracy(run.sgd.model, loaders["train"])
+    run.val_acc = accuracy(run.sgd.model, loaders["val"])
+    run.diverged = not all(map(math.isfinite, run.sgd.losses + run.manual.losses))
+    runs.append(run)
+    print(f"Model {i + 1} ({setting}): trained with both trainers, final loss "
+          f"{run.sgd.losses[-1]:.5f}")
 
 
-outcomes = [train_setting(cfg, s, data, print_losses) for s in cfg.settings]
-settings = [r for r, _ in outcomes]"""
+def compare(qualifies, what):
+    \"\"\"The first setting that ``qualifies``: its per-epoch losses of both
+    trainers side by side, then whether they are identical.\"\"\"
+    i = next((i for i, r in enumerate(runs) if qualifies(r.setting)), None)
+    if i is None:
+        print(f"None of the configured settings has {what}: nothing to compare.")
+        return
+    sgd, manual = runs[i].sgd, runs[i].manual
+    print(f"Model {i + 1} ({runs[i].setting}), {what}")
+    print("epoch  train (torch.optim.SGD)  train_manual_update")
+    for epoch, (a, b) in enumerate(zip(sgd.losses, manual.losses), 1):
+        print(f"{epoch:5d}  {a:23.15f}  {b:19.15f}")
+    loss_diff = max_abs_diff(sgd.losses, manual.losses)
+    weight_diff = max_abs_diff(list(sgd.model.parameters()),
+                               list(manual.model.parameters()))
+    verdict = "identical" if loss_diff == weight_diff == 0 else "NOT identical"
+    print(f"Verdict: {verdict}; the largest difference is {loss_diff:.3g} between "
+          f"the losses and {weight_diff:.3g} between the final weights.")
 
-COMPARE = """
-for i, s in enumerate(settings):
-    print(f"{model_name(i)}: max |loss SGD - loss manual| = {s.max_abs_diff_loss:.3g}, "
-          f"max |weights SGD - weights manual| = {s.max_abs_diff_params:.3g}, "
-          f"identical: {s.identical}, train acc {s.train_acc:.4f}, "
-          f"val acc {s.val_acc:.4f}")"""
+
+compare(lambda s: s.momentum == 0 and s.weight_decay == 0, "plain SGD")"""
+
+WEIGHT_DECAY = """
+compare(lambda s: s.momentum == 0 and s.weight_decay != 0, "weight decay alone")"""
+
+MOMENTUM = """
+compare(lambda s: s.momentum != 0 and s.weight_decay == 0, "momentum alone")"""
+
+TABLE = """
+print("model      lr  momentum  weight decay  final loss  train acc  val acc")
+for i, r in enumerate(runs):
+    s = r.setting
+    print(f"{i + 1:5d}  {s.lr:6g}  {s.momentum:8g}  {s.weight_decay:12g}  "
+          f"{r.sgd.losses[-1]:10.5f}  {r.train_acc:9.4f}  {r.val_acc:7.4f}")
+names = [f"Model {i + 1}" for i in range(len(runs))]
+plot_losses([r.sgd.losses for r in runs], [f"{n}: {r.setting}" for n, r in
+                                           zip(names, runs)],
+            "Training loss per epoch (torch.optim.SGD; the manual trainer's "
+            "are identical)")
+plot_accuracies([r.train_acc for r in runs], [r.val_acc for r in runs], names)"""
 
 SELECT = """
-best = select_best(settings)
-best_eval = None if best is None else evaluate_best(
-    cfg, best, outcomes[best][1], settings[best], data)
-if best_eval is None:
-    print("Every setting diverged: no model to test.")
+best = select_best(runs)
+if best is None:
+    print("Every setting diverged: there is no model to select.")
 else:
-    print(f"Selected: {model_name(best)} ({setting_label(settings[best])}), "
-          f"validation accuracy {best_eval.val_acc:.4f}")
-    print(f"Test accuracy {best_eval.test_acc:.4f}; confusion matrix "
-          f"(rows true, columns predicted; {', '.join(cfg.class_names)}): "
-          f"{best_eval.confusion}")
-R = SimpleNamespace(settings=settings, best=best_eval,
-                    data=SimpleNamespace(class_names=list(cfg.class_names)),
-                    losses_identical=all(s.max_abs_diff_loss == 0 for s in settings))"""
+    others = sorted(((r.val_acc, i) for i, r in enumerate(runs)
+                     if i != best and not r.diverged), reverse=True)
+    print(f"Selected: Model {best + 1} ({runs[best].setting}): the highest "
+          f"validation accuracy, {runs[best].val_acc:.4f}, of the settings that "
+          "did not diverge.")
+    if others:
+        print(f"Next: Model {others[0][1] + 1}, {others[0][0]:.4f}.")"""
 
-# The numbers the report shows, at full precision (repr), for comparison.
+TEST = """
+if best is not None:
+    model = runs[best].sgd.model
+    test_acc = accuracy(model, loaders["test"])
+    confusion = confusion_matrix(model, loaders["test"])
+    print(f"Model {best + 1} on the test split: accuracy {test_acc:.4f} "
+          f"(validation {runs[best].val_acc:.4f})")
+    print("Confusion matrix (rows: true class, columns: predicted;",
+          ", ".join(cfg.class_names) + "):\\n", confusion.numpy())
+    plot_confusion(confusion, cfg.class_names)"""
+
+# The numbers of tasks 8 to 10 at full precision (repr), as the report has them.
 FINAL = """
-final = {"final_loss_sgd": [s.train_loss_sgd[-1] for s in settings],
-         "final_loss_manual": [s.train_loss_manual[-1] for s in settings],
-         "train_acc": [s.train_acc for s in settings],
-         "val_acc": [s.val_acc for s in settings],
-         "best": best,
-         "test_acc": None if best_eval is None else best_eval.test_acc,
-         "confusion": None if best_eval is None else best_eval.confusion}
-final"""
-
-FIGURES = (("results-training", "fig-accuracy", "accuracy_bars"),
-           ("results-training", "fig-final-loss", "final_loss_bars"),
-           ("results-training", "fig-loss-grid", "loss_curves_grid"),
-           ("results-training", "fig-all-losses", "all_loss_curves"),
-           ("results-selection", "fig-best", "best_model_accuracies"),
-           ("results-selection", "fig-confusion", "confusion_matrix_plot"))
+{"final_loss_sgd": [r.sgd.losses[-1] for r in runs],
+ "final_loss_manual": [r.manual.losses[-1] for r in runs],
+ "train_acc": [r.train_acc for r in runs],
+ "val_acc": [r.val_acc for r in runs],
+ "best": best,
+ "test_acc": None if best is None else test_acc,
+ "confusion": None if best is None else confusion.tolist()}"""
 
 
-def config_cell(cfg: Config) -> nbformat.NotebookNode:
-    """This edition's fields, one per line, as the library's config holds them."""
-    def value(k: str) -> str:
-        if k != "settings":
-            return repr(getattr(cfg, k))
-        return "(\n" + "".join(f"        {s!r},\n" for s in cfg.settings) + "    )"
-    fields = "".join(f"    {f.name}={value(f.name)},\n"
-                     for f in dataclasses.fields(cfg))
-    return glue(f"cfg = SimpleNamespace(\n{fields})\n" + SETTINGS)
+def config_cell(cfg: Config) -> str:
+    """The setup cell: dtype, threads, device, the config's fields that the
+    notebook uses, and its settings."""
+    keys = ("classes", "class_names", "image_size", "train_fraction", "split_seed",
+            "limit_per_class", "data_dir", "sizes", "epochs", "batch_size", "seed")
+    fields = "".join(f"    {k}={getattr(cfg, k)!r},\n" for k in keys)
+    rows = "".join(f"    Setting(lr={s.lr!r}, momentum={s.momentum!r}, "
+                   f"weight_decay={s.weight_decay!r}),\n" for s in cfg.settings)
+    return SETUP.format(dtype=cfg.dtype, fields=fields, settings=rows)
 
 
-def _figures() -> list[nbformat.NotebookNode]:
-    out = []
-    for n, (partial, label, fn) in enumerate(FIGURES, 1):
-        out += [glue(f"{fn}(R)"),
-                md(f"**Figure {n}.** {prose.caption(partial, label)}")]
-    return out
+def analysis(cfg: Config, record: Results) -> str:
+    """Task 10's short written analysis, from the results record (whose
+    numbers the notebook reproduces)."""
+    best = record.best
+    if best is None:
+        return "Every setting diverged, so no model was tested."
+    (tn, fp), (fn, tp) = best.confusion
+    a, b = cfg.class_names
+    gap = best.test_acc - best.val_acc
+    return (
+        f"{model_name(best.index)} ({setting_label(record.settings[best.index])}) "
+        f"reaches {best.test_acc:.4f} on the {tn + fp + fn + tp} test images, "
+        f"{abs(gap):.4f} {'above' if gap >= 0 else 'below'} its validation "
+        f"accuracy of {best.val_acc:.4f}: the selection, made on the validation "
+        f"split, carries over to images it never saw. It calls {fp} of the "
+        f"{tn + fp} {a} images {b} and {fn} of the {fn + tp} {b} images {a}"
+        f"{' (the errors are balanced)' if abs(fp - fn) <= 0.1 * max(fp, fn) else ''}"
+        f". Its training accuracy, {best.train_acc:.4f}, lies "
+        f"{best.train_acc - best.test_acc:.4f} above the test accuracy: "
+        "that much of what it learned fits the training images only.")
 
 
-def cells(cfg: Config, names: list[str], ns: dict,
+def cells(cfg: Config, names: list[str], record: Results,
           lib: Library) -> list[nbformat.NotebookNode]:
     """The cells of Part B for ``cfg``, by ``names``."""
-    def text(partial: str, heading: str | None = None):
-        return md(prose.markdown(prose.section(partial, heading), ns))
-    edition = (f"{' vs '.join(cfg.class_names)} at {cfg.image_size}x"
-               f"{cfg.image_size} pixels, layers {'-'.join(map(str, cfg.sizes))}")
-    lib.need("import torch", "from pathlib import Path",
-             "from types import SimpleNamespace",
-             "from contextlib import contextmanager")
+    a, b = cfg.class_names
+    size, n = cfg.image_size, len(cfg.settings)
+    edition = (f"CIFAR-10, {a} vs {b} at {size}x{size} pixels, layers "
+               f"{'-'.join(map(str, cfg.sizes))}, {n} settings of "
+               f"(lr, momentum, weight decay), {cfg.epochs} epochs.")
+    lib.need("import math", "import torch", "from pathlib import Path",
+             "from types import SimpleNamespace")
     return [
-        title("Part B: gradient descent", names, f"CIFAR-10, {edition}."),
-        md("## Threads, seeds and dtype"),
-        code(lib, "threads.pinned", "config.Setting", "config.model_name",
-             "config.setting_label", before=IMPORTS),
-        config_cell(cfg),
-        md("## Data"), text("approach", "Data"),
-        code(lib, "sources.data_root", "sources.folder_listing", before=CIFAR_DIR),
-        code(lib, "images.read_images"),
-        code(lib, "data._build", "data.PreparedData"),
-        glue(LOAD),
-        code(lib, "book.plots.sample_grid", "book.plots.normalized_grid",
-             "experiments.SAMPLES_PER_CLASS"),
-        glue("sample_grid(data.samples(SAMPLES_PER_CLASS).numpy(), data.class_names)"),
+        title("Part B: gradient descent", names, edition),
+        glue(IMPORTS),
+        code(lib, "trainers.default_device", "config.Setting"),
+        glue(config_cell(cfg)),
+        md(f"""## Task 1: the data
+
+Load CIFAR-10 (torchvision downloads it; or an ImageFolder copy when
+`MLP_LAB_DATA` names one), keep the classes {cfg.classes[0]} ({a}, label 0) and
+{cfg.classes[1]} ({b}, label 1), resize to {size}x{size} and split the official
+training images {cfg.train_fraction:g}/{1 - cfg.train_fraction:.2g} into training
+and validation with a seeded generator. The official test images are the
+test split."""),
+        code(lib, "sources.data_root", "images.open_datasets", "images.prepare"),
+        code(lib, "figures.show_samples"),
+        glue(DATA.format(size=size)),
+        md("Normalize with the per-channel mean and standard deviation of the "
+           "training split only (validation and test use the same numbers), then "
+           "cut each split into mini-batches in a fixed order."),
+        code(lib, "images.normalize", "images.batches"),
         glue(NORMALIZE),
-        md("## Model"), text("approach", "Model"),
-        code(lib, "models.MyMLP", "models.make_model"),
-        md("## Two trainers"), text("approach", "Two trainers, one result"),
-        code(lib, "trainers.train"),
-        text("update-rule"),
-        code(lib, "trainers.sgd_optimizer", "trainers.train_manual_update"),
-        code(lib, "trainers.accuracy", "trainers.confusion_matrix"),
-        md("## Training every setting with both trainers"),
-        code(lib, "training.train_setting"),
-        glue(TRAIN), glue(COMPARE),
-        md("## Model selection and test"), text("approach", "Model selection"),
-        code(lib, "experiments.select_best", "experiments.evaluate_best"),
+        md(f"""## Task 2: the model
+
+`MyMLP`: {' -> '.join(map(str, cfg.sizes))}, ReLU after each hidden layer,
+no activation on the output (the cross-entropy loss applies the softmax)."""),
+        code(lib, "models.MyMLP"),
+        glue(MODEL),
+        md("""## Task 3: `train`, with `torch.optim.SGD`
+
+The training loop of the course's signature. `sgd_optimizer` pins
+`torch.optim.SGD` to its single-tensor code path, the one that task 4
+repeats by hand."""),
+        code(lib, "trainers.train", "trainers.sgd_optimizer"),
+        md("""## Task 4: `train_manual_update`, without an optimizer
+
+The same loop; each parameter is updated by hand, with the update rule that
+`torch.optim.SGD` documents (dampening 0, no Nesterov), weight decay and
+momentum included."""),
+        code(lib, "trainers.train_manual_update"),
+        md(f"""## Task 5: the same results, plain SGD
+
+The two trainers give the same numbers only if everything else is equal:
+`torch.manual_seed({cfg.seed})` before each model is created, {cfg.dtype},
+and the same batches in the same order (no shuffling). `train_model` runs
+either trainer on a setting. The next cell trains each of the {n} settings
+of task 8 with both trainers, once; tasks 5 to 8 read these trainings. It
+then compares the two trainers on the setting without momentum and weight
+decay, epoch by epoch."""),
+        code(lib, "training.train_model", "training.max_abs_diff",
+             "trainers.accuracy"),
+        glue(TRAIN_ALL),
+        md("""## Task 6: weight decay
+
+The same comparison on a setting with weight decay (an L2 term) and no
+momentum."""),
+        glue(WEIGHT_DECAY),
+        md("""## Task 7: momentum
+
+The same comparison on a setting with momentum and no weight decay."""),
+        glue(MOMENTUM),
+        md(f"""## Task 8: every setting
+
+The {n} settings, each trained for {cfg.epochs} epochs with batches of
+{cfg.batch_size}: the final training loss (the mean over the last epoch's
+batches) and the accuracy on the training and validation splits."""),
+        code(lib, "figures.plot_losses", "figures.plot_accuracies"),
+        glue(TABLE),
+        md("""## Task 9: model selection
+
+The selected model is the one of highest validation accuracy (the first
+on ties), among the settings whose training did not diverge."""),
+        code(lib, "experiments.select_best"),
         glue(SELECT),
-        code(lib, *(f"book.plots.{fn}" for _, _, fn in FIGURES)),
-        *_figures(),
-        md("## The final numbers, at full precision"),
+        md("""## Task 10: the selected model on the test split
+
+Its accuracy and confusion matrix on the test images, seen here for the
+first time."""),
+        code(lib, "trainers.confusion_matrix", "figures.plot_confusion"),
+        glue(TEST),
+        md("**Analysis.** " + analysis(cfg, record)),
+        md("The numbers of tasks 8 to 10 at full precision, as the report "
+           "quotes them (rounded)."),
         glue(FINAL),
     ]
 
 
-def build(cfg: Config, names: list[str], ns: dict) -> nbformat.NotebookNode:
-    lib = Library(provided=frozenset({"cifar_dir"}))  # CIFAR_DIR: by the notebook
-    return notebook(cells(cfg, names, ns, lib), lib)
+def build(cfg: Config, names: list[str], record: Results) -> nbformat.NotebookNode:
+    lib = Library()
+    return notebook(cells(cfg, names, record, lib), lib)

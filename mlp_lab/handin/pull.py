@@ -3,7 +3,7 @@
 A :class:`Library` hands out code cells of mlp_lab's own definitions (a
 function, class or module-level constant, read with
 :func:`mlp_lab.book.report.source_text`). For each it walks the source for the
-module-level names used outside annotations: a definition of the same module,
+module-level names it uses, annotations included: a definition of the same module,
 or one imported from another module of mlp_lab, is pulled first (depth first,
 once per notebook), and a package import (torch, numpy, ...) is kept for the
 notebook's import block. So a refactor of the library (a new helper, a moved
@@ -75,28 +75,13 @@ def module(name: str) -> Module:
     return out
 
 
-def used_names(node: ast.AST) -> set[str]:
-    """Names a definition reads, annotations left out (they stay strings)."""
-    names: set[str] = set()
-
-    def visit(n: ast.AST) -> None:
-        if isinstance(n, ast.arg):
-            return
-        if isinstance(n, ast.FunctionDef):
-            for child in [*n.decorator_list, *n.args.defaults,
-                          *[d for d in n.args.kw_defaults if d], *n.body]:
-                visit(child)
-            return
-        if isinstance(n, ast.AnnAssign):
-            if n.value is not None:
-                visit(n.value)
-            return
-        if isinstance(n, ast.Name):
-            names.add(n.id)
-        for child in ast.iter_child_nodes(n):
-            visit(child)
-    visit(node)
-    return names
+def used_names(node: ast.AST) -> list[str]:
+    """Names a definition reads, annotations included (the notebook runs
+    without ``from __future__ import annotations``, so they are evaluated),
+    in the order of their first use in its source."""
+    loads = sorted((n.lineno, n.col_offset, n.id) for n in ast.walk(node)
+                   if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
+    return list(dict.fromkeys(name for _, _, name in loads))
 
 
 @dataclass
@@ -118,8 +103,8 @@ class Library:
         self.done[name] = key
         info = module(mod)
         node = info.defs[name]
-        for used in sorted(used_names(node) - {name}):
-            if used in self.provided:
+        for used in used_names(node):
+            if used == name or used in self.provided:
                 continue
             if used in info.defs and used not in _bound(node):
                 self.pull((mod, used), out)
@@ -150,8 +135,8 @@ class Library:
             self.imports.setdefault(line, line)
 
     def import_block(self) -> str:
-        """``from __future__``, then the standard library, then the packages;
-        in each, ``import x`` lines first, then one ``from x import ...`` a module."""
+        """The standard library, then the packages; in each, ``import x`` lines
+        first, then one ``from x import ...`` a module."""
         def group(lines: list[str]) -> str:
             froms: dict[str, list[str]] = {}
             for line in lines:
@@ -165,7 +150,4 @@ class Library:
         std = [s for s in lines
                if s.split()[1].split(".")[0] in sys.stdlib_module_names]
         rest = [s for s in lines if s not in std]
-        groups = ["from __future__ import annotations", group(std), group(rest)]
-        if any("matplotlib" in s for s in rest):
-            groups.append("%matplotlib inline")
-        return "\n\n".join(g for g in groups if g)
+        return "\n\n".join(g for g in (group(std), group(rest)) if g)
