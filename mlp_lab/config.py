@@ -56,6 +56,10 @@ class Setting:
     momentum: float = 0.0
     weight_decay: float = 0.0
 
+    def __str__(self) -> str:
+        return (f"lr={self.lr:g}, momentum={self.momentum:g}, "
+                f"weight_decay={self.weight_decay:g}")
+
 
 # Fields that say where the trainings run, not what they compute.
 EXECUTION_FIELDS = ("workers", "scheduler")

@@ -31,17 +31,17 @@ def show_samples(images: torch.Tensor, labels: torch.Tensor, class_names, title:
 
 def plot_losses(losses: list, labels: list, title: str) -> None:
     """The mean training loss of each epoch, one curve per training."""
-    plt.figure(figsize=(7, 4))
+    plt.figure(figsize=(8, 4))
     for loss, label in zip(losses, labels):
         plt.plot(range(1, len(loss) + 1), loss, label=label)
     plt.xlabel("epoch")
     plt.ylabel("mean training loss")
     plt.title(title)
-    plt.legend(fontsize="small")
+    plt.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1, 1))
     plt.show()
 
 
-def plot_accuracies(train_acc: list, val_acc: list, labels: list) -> None:
+def plot_accuracies(train_acc: list, val_acc: list, labels: list, title: str) -> None:
     """Training and validation accuracy of each setting, side by side."""
     x = torch.arange(len(labels))
     plt.figure(figsize=(7, 4))
@@ -50,6 +50,7 @@ def plot_accuracies(train_acc: list, val_acc: list, labels: list) -> None:
     plt.xticks(x, labels)
     plt.ylim(min(train_acc + val_acc) - 0.05, 1)
     plt.ylabel("accuracy")
+    plt.title(title)
     plt.legend()
     plt.show()
 

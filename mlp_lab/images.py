@@ -55,8 +55,9 @@ def two_classes(dataset, classes, limit: int = 0) -> tuple[torch.Tensor, torch.T
 
 def split_indices(n: int, train_fraction: float,
                   seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Seeded train/validation split of range(n), as ``random_split`` draws it:
-    the first round(n * train_fraction) permuted indices are the training split."""
+    """Seeded train/validation split of range(n), as
+    ``torch.utils.data.random_split`` draws it: the first
+    round(n * train_fraction) permuted indices are the training split."""
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     n_train = round(n * train_fraction)
     return perm[:n_train], perm[n_train:]
@@ -91,6 +92,6 @@ def prepare(train_set, test_set, cfg) -> tuple[dict, dict, torch.Tensor, torch.T
 
 
 def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int) -> list:
-    """Mini-batches (x[i:i+B], y[i:i+B]) in a fixed order, the batches of
-    ``DataLoader(TensorDataset(x, y), batch_size, shuffle=False)``."""
+    """Mini-batches (x[i:i+B], y[i:i+B]) in a fixed order: those that
+    ``torch.utils.data.DataLoader`` gives without shuffling."""
     return list(zip(x.split(batch_size), y.split(batch_size)))

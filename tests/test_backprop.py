@@ -151,8 +151,9 @@ def harness_gradients(model, x, y):
     model.zero_grad()
     with pytest.warns(UserWarning, match="target size"):
         nn.MSELoss(reduction="none")(model(x), y).sum().backward()
-    return {l: (model.fc[str(l)].weight.grad.clone(), model.fc[str(l)].bias.grad.clone())
-            for l in range(1, model.L + 1)}
+    layers = [model.fc[str(l)] for l in range(1, model.L + 1)]
+    return {l: (m.weight.grad.clone(), m.bias.grad.clone())
+            for l, m in enumerate(layers, 1)}
 
 
 @pytest.mark.parametrize("target", [(4, 1), (1, 1), (10,), (1, 10), (3, 4, 1)],

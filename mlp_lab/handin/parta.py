@@ -49,7 +49,9 @@ for n_l, activation, batch in [([2, 3, 2], "tanh", 1), ([2, 3, 2], "tanh", 10),
                                ({sizes}, "tanh", 32), ({sizes}, "relu", 32)]:
     x, y = torch.randn(batch, n_l[0]), torch.rand(batch, n_l[-1])
     checks = four_checks(MyNet(n_l, activation), x, y)
-    print(n_l, activation, f"batch {{batch}}:", checks)
+    print(f"{{str(n_l):>17}} {{activation}} batch {{batch:2d}}:", ", ".join(
+        f"{{k}} {{v:.0e}}" if isinstance(v, float) else f"{{k}} {{v}}"
+        for k, v in checks.items()))
     assert checks["vs autograd"] < 1e-3 and checks["vs finite diff."] < 1e-4
     assert checks["SGD step changed weights"] and checks["leaves requiring grad"]
 print("All four checks hold in every case.")"""

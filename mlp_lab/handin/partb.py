@@ -67,7 +67,7 @@ for i, setting in enumerate(settings):
     run.val_acc = accuracy(run.sgd.model, loaders["val"])
     run.diverged = not all(map(math.isfinite, run.sgd.losses + run.manual.losses))
     runs.append(run)
-    print(f"Model {i + 1} ({setting}): trained with both trainers, final loss "
+    print(f"Model {i + 1} ({setting}): trained by both trainers, final loss "
           f"{run.sgd.losses[-1]:.5f}")
 
 
@@ -106,11 +106,11 @@ for i, r in enumerate(runs):
     print(f"{i + 1:5d}  {s.lr:6g}  {s.momentum:8g}  {s.weight_decay:12g}  "
           f"{r.sgd.losses[-1]:10.5f}  {r.train_acc:9.4f}  {r.val_acc:7.4f}")
 names = [f"Model {i + 1}" for i in range(len(runs))]
-plot_losses([r.sgd.losses for r in runs], [f"{n}: {r.setting}" for n, r in
-                                           zip(names, runs)],
-            "Training loss per epoch (torch.optim.SGD; the manual trainer's "
-            "are identical)")
-plot_accuracies([r.train_acc for r in runs], [r.val_acc for r in runs], names)"""
+plot_losses([r.sgd.losses for r in runs],
+            [f"{n}: {r.setting}" for n, r in zip(names, runs)],
+            "Training loss per epoch (train, torch.optim.SGD)")
+plot_accuracies([r.train_acc for r in runs], [r.val_acc for r in runs], names,
+                "Accuracy after training (train, torch.optim.SGD)")"""
 
 SELECT = """
 best = select_best(runs)
@@ -175,9 +175,9 @@ def analysis(cfg: Config, record: Results) -> str:
         f"split, carries over to images it never saw. It calls {fp} of the "
         f"{tn + fp} {a} images {b} and {fn} of the {fn + tp} {b} images {a}"
         f"{' (the errors are balanced)' if abs(fp - fn) <= 0.1 * max(fp, fn) else ''}"
-        f". Its training accuracy, {best.train_acc:.4f}, lies "
-        f"{best.train_acc - best.test_acc:.4f} above the test accuracy: "
-        "that much of what it learned fits the training images only.")
+        f". Its training accuracy is {best.train_acc:.4f}, "
+        f"{best.train_acc - best.test_acc:.4f} above the test accuracy: the "
+        "generalization gap.")
 
 
 def cells(cfg: Config, names: list[str], record: Results,
@@ -185,6 +185,9 @@ def cells(cfg: Config, names: list[str], record: Results,
     """The cells of Part B for ``cfg``, by ``names``."""
     a, b = cfg.class_names
     size, n = cfg.image_size, len(cfg.settings)
+    classes = " and ".join(
+        f"{name} (label {label}{'' if name == c else f', CIFAR-10 class {c}'})"
+        for label, (name, c) in enumerate(zip(cfg.class_names, cfg.classes)))
     edition = (f"CIFAR-10, {a} vs {b} at {size}x{size} pixels, layers "
                f"{'-'.join(map(str, cfg.sizes))}, {n} settings of "
                f"(lr, momentum, weight decay), {cfg.epochs} epochs.")
@@ -197,12 +200,12 @@ def cells(cfg: Config, names: list[str], record: Results,
         glue(config_cell(cfg)),
         md(f"""## Task 1: the data
 
-Load CIFAR-10 (torchvision downloads it; or an ImageFolder copy when
-`MLP_LAB_DATA` names one), keep the classes {cfg.classes[0]} ({a}, label 0) and
-{cfg.classes[1]} ({b}, label 1), resize to {size}x{size} and split the official
-training images {cfg.train_fraction:g}/{1 - cfg.train_fraction:.2g} into training
-and validation with a seeded generator. The official test images are the
-test split."""),
+Load CIFAR-10 (torchvision downloads it; or an ImageFolder copy of it when
+`MLP_LAB_DATA` names one) and keep two classes: {classes}. Resize the images
+to {size}x{size}, split the official training images
+{cfg.train_fraction:g}/{1 - cfg.train_fraction:.2g} into training and
+validation with a seeded generator; the official test images are the test
+split."""),
         code(lib, "sources.data_root", "images.open_datasets", "images.prepare"),
         code(lib, "figures.show_samples"),
         glue(DATA.format(size=size)),
