@@ -51,4 +51,4 @@ def test_data_and_training_run_on_one_thread_whatever_the_caller_set(
     finally:
         torch.set_num_threads(before)
     assert built == [threads.THREADS]
-    assert trained == [threads.THREADS] * 2 * len(cfg.settings)  # two trainers
+    assert trained == [threads.THREADS] * len(training.TRAINERS) * len(cfg.settings)
