@@ -62,3 +62,37 @@ def blank_below(png: bytes, margin_y: str, ppi: float) -> float:
 def blank_fractions(pngs: list[bytes], margin_y: str, ppi: float) -> list[float]:
     """:func:`blank_below` of every page, in order."""
     return [blank_below(p, margin_y, ppi) for p in pngs]
+
+
+# Appended after a document's header includes: for each table header cell,
+# its words, the width its column leaves them, whether Typst may hyphenate
+# or justify there, and the words wider than the column (which would stick
+# out, or be hyphenated where hyphenation is on).
+HEADER_PROBE = """
+#let probe-text(c) = if type(c) == str { c } else if c.has("text") { c.text } \
+else if c.has("children") { c.children.map(probe-text).join("") } \
+else if c.has("body") { probe-text(c.body) } else if c == [ ] { " " } \
+else if c.func() == smartquote { "'" } else { "" }
+#show table.cell.where(y: 0): it => {
+  it
+  layout(size => {
+    let words = probe-text(it.body).split(" ").filter(w => w != "")
+    [#metadata((text: words.join(" "), width: size.width.pt(),
+      hyphenate: text.hyphenate == true or (text.hyphenate == auto and par.justify),
+      wide: words.filter(w => measure(w).width > size.width)))<header-probe>]
+  })
+}
+"""
+
+
+def header_cells(source: Path) -> list[dict]:
+    """Every table header cell of the Typst file ``source`` as laid out:
+    text, width (pt), hyphenate (bool), wide (its words wider than the
+    column). ``source`` must hold :data:`HEADER_PROBE` after its header."""
+    import json
+
+    import typst
+
+    compiler = typst.Compiler(str(source), root=str(Path(source).parent),
+                              ignore_system_fonts=True)
+    return json.loads(compiler.query("<header-probe>", field="value"))

@@ -28,6 +28,7 @@ import nbformat
 import yaml
 
 from . import bookcheck
+from .pages import HEADER_PROBE
 
 # What Quarto would escape in an inline value's text (it shows values as text).
 _ESCAPE = re.compile(r"([\\`*_\[\]<>#@$~^|])")
@@ -196,13 +197,17 @@ def typeset(doc: Path, out: Path, env: dict | None = None,
     """Execute ``doc`` (a .qmd of the project at ``root``, as rendered with
     ``profile``) in a fresh kernel with ``env`` and write its Typst source,
     with its figures, into ``out``. Returns the .typ file and the document's
-    front matter."""
+    front matter. A twin ``<stem>-probe.typ`` holds the same document with
+    :data:`~.pages.HEADER_PROBE` after the header, for
+    :func:`~.pages.header_cells`."""
     root = Path(root or bookcheck.project_root(doc))
     out.mkdir(parents=True, exist_ok=True)
     nb = bookcheck.read_chapter(Path(doc), profile)
     run = bookcheck.execute(nb, root, env, name=str(doc))
     front, body = document_markdown(nb, run, out)
     source = out / (Path(doc).stem + ".typ")
-    source.write_text(typst_document(front, body, header_includes(root, front)),
-                      encoding="utf-8")
+    header = header_includes(root, front)
+    source.write_text(typst_document(front, body, header), encoding="utf-8")
+    source.with_name(source.stem + "-probe.typ").write_text(
+        typst_document(front, body, header + HEADER_PROBE), encoding="utf-8")
     return source, front
