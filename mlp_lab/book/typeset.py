@@ -50,9 +50,7 @@ PREAMBLE = """\
 """
 TITLE = """\
 #align(center, block(inset: 2em)[
-  #text(weight: "bold", size: 1.5em)[{title}]
-  #parbreak()
-  #text(weight: "bold", size: 1.25em)[{subtitle}]
+  #text(weight: "bold", size: 1.5em)[{title}]{subtitle}
 ])
 #align(center, block(inset: 1em)[{date}])
 """
@@ -171,9 +169,12 @@ def typst_document(front: dict, body: str, header: str = "") -> str:
         date = datetime.date.today().isoformat()
     pre = PREAMBLE.format(paper=fmt.get("papersize", "a4"),
                           mx=margin.get("x", "1.25in"), my=margin.get("y", "1.25in"))
-    title = TITLE.format(**{k: to_typst(escape(str(v or ""))).strip() for k, v in
-                            (("title", front.get("title")),
-                             ("subtitle", front.get("subtitle")), ("date", date))})
+    text = {k: to_typst(escape(str(front.get(k) or ""))).strip()
+            for k in ("title", "subtitle")}
+    if text["subtitle"]:
+        text["subtitle"] = ("\n  #parbreak()\n  #text(weight: \"bold\", size: "
+                            f"1.25em)[{text['subtitle']}]")
+    title = TITLE.format(date=to_typst(escape(str(date or ""))).strip(), **text)
     return pre + header + "\n" + title + "\n" + to_typst(body)
 
 
