@@ -90,6 +90,6 @@ def division_markdown(meta: dict | None = None) -> str:
     """The paragraphs on the division of labour and on collaboration that the
     report and the book's preface print, or "" without either."""
     meta = project_meta() if meta is None else meta
-    return "".join(f"**{title}.** {text}\n\n" for title, text in (
+    return "\n".join(f"**{title}.** {text}\n" for title, text in (
         ("Division of work", division(meta)),
         ("Collaboration", handin_text(meta, "collaboration"))) if text)
