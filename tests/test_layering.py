@@ -144,3 +144,18 @@ def _base_env() -> dict:
     keep = ("PATH", "HOME", "MLP_LAB_CACHE", "MPLBACKEND")
     return {k: os.environ[k] for k in keep if k in os.environ} | {
         "PYTHONPATH": str(ROOT)}
+
+
+def test_every_subpackage_is_installed():
+    """pyproject's package discovery finds every folder of mlp_lab with an
+    __init__.py (a hand-written list missed mlp_lab.handin once)."""
+    import tomllib
+
+    from setuptools import find_packages
+
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"][
+        "setuptools"]["packages"]["find"]
+    found = set(find_packages(where=ROOT, include=find["include"]))
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts)
+               for p in PACKAGE.rglob("__init__.py")}
+    assert found == on_disk and "mlp_lab.handin" in found

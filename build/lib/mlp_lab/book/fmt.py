@@ -1,0 +1,155 @@
+"""Numbers and tables as the book prints them (plain text; no torch).
+
+Everything here returns plain text, except the two functions that return
+Markdown blocks for a cell's output: inline values must not carry Markdown,
+because Quarto shows it escaped. pandas is imported by the one function that
+needs it: a chapter that only writes sentences does not pay for it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from typing import TYPE_CHECKING
+
+from ..config import Config, model_name
+from .places import shown_place
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def pct(x: float, digits: int = 1) -> str:
+    """0.9172 -> '91.7%'."""
+    return f"{100 * x:.{digits}f}%"
+
+
+def points(x: float, digits: int = 1) -> str:
+    """A difference of two fractions in percentage points: 0.021 -> '2.1 points'."""
+    return f"{100 * x:.{digits}f} points"
+
+
+def num(x: float, digits: int = 4) -> str:
+    """A float with ``digits`` decimals; integers without."""
+    return str(x) if isinstance(x, int) else f"{x:.{digits}f}"
+
+
+def sci(x: float, digits: int = 1) -> str:
+    """A tiny error in scientific notation: 2.3e-16."""
+    return f"{x:.{digits}e}"
+
+
+def seconds(x: float) -> str:
+    """A duration: '12.3 s' or '4 min 05 s'."""
+    return f"{x:.1f} s" if x < 120 else f"{int(x // 60)} min {int(x % 60):02d} s"
+
+
+def row_name(i: int) -> str:
+    """Setting ``i``'s name in a table row, "Model 1", with a no-break space:
+    a narrow first column must not wrap it (HTML and Typst both keep U+00A0)."""
+    return model_name(i).replace(" ", "\u00a0")
+
+
+def percent_decimals(values) -> int:
+    """Decimals for a column of percentages: 1, or 2 where the difference
+    matters, that is where two different values would print alike with 1
+    (e.g. 91.24 and 91.18 both as 91.2)."""
+    finite = {float(v) for v in values if _number(v) and math.isfinite(v)}
+    return 1 if len({f"{v:.1f}" for v in finite}) == len(finite) else 2
+
+
+def exact_decimals(values, digits: int) -> int:
+    """The fewest decimals, at most ``digits``, that write every value of a
+    column exactly (hyper-parameters: 0.01 and 0.85 as 0.01 and 0.85, not
+    0.0100); ``digits`` where none do (measured values)."""
+    finite = [float(v) for v in values if _number(v) and math.isfinite(v)]
+    return next((d for d in range(digits + 1)
+                 if all(round(v, d) == v for v in finite)), digits)
+
+
+# Hyper-parameters are chosen, not measured: they are written as chosen.
+SETTING_HEADERS = {"lr": "learning rate", "momentum": "momentum",
+                   "weight_decay": "weight decay"}
+
+
+def column_decimals(header: str, values, digits: int) -> int:
+    """Decimals of a table column, read from its header: percent ("(%)") by
+    :func:`percent_decimals`, seconds ("(s)") at most 1 (timings vary by more
+    than that), hyper-parameters (:data:`SETTING_HEADERS`) by
+    :func:`exact_decimals`, any other (measured) value ``digits``."""
+    if header.endswith("(%)"):
+        return percent_decimals(values)
+    if header.endswith("(s)"):
+        return min(digits, 1)
+    if header in SETTING_HEADERS.values():
+        return exact_decimals(values, digits)
+    return digits
+
+
+def _number(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _cell(v, spec: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"  # flags, for people
+    if not isinstance(v, numbers.Real):
+        return str(v)  # text
+    if isinstance(v, numbers.Integral) and not spec.endswith("e"):
+        return str(v)  # counts stay whole
+    if v == 0 and spec.endswith("e"):
+        return "0"  # an exact zero needs no exponent
+    return format(v, spec)
+
+
+def markdown_table(df: pd.DataFrame | None, digits: int = 4,
+                   sci: tuple[str, ...] = (), exact: tuple[str, ...] = ()):
+    """A DataFrame as a Markdown table (renders in HTML and in the PDF).
+
+    Floats get ``digits`` decimals, or as many as the column's header asks
+    (:func:`column_decimals`: percent, seconds, hyper-parameters as chosen);
+    the columns named in ``sci`` are written in scientific notation
+    (``digits`` significant decimals), for tiny errors; those in ``exact``
+    (published figures) with the fewest decimals, up to 6, that write them
+    exactly. Flags read "yes" and "no". Missing values (None, NaN) are left
+    blank. Numbers are formatted here, not by tabulate, which would read
+    "1.2e-12" back as a number and round it to 0. A table of something not
+    recorded (None) is a one-line note instead.
+    """
+    import pandas as pd
+    from IPython.display import Markdown
+
+    if df is None:
+        return Markdown("*Not recorded.*")
+
+    def spec(c) -> str:
+        if c in sci:
+            return f".{digits}e"
+        if c in exact:
+            return f".{exact_decimals(df[c], 6)}f"
+        return f".{column_decimals(str(c), df[c], digits)}f"
+    cells = {c: [_cell(v, spec(c)) for v in df[c]] for c in df.columns}
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not
+               pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
+    align = ["left"] + ["right" if n else "left" for n in numeric]
+    out = pd.DataFrame(cells, index=df.index)
+    return Markdown(out.to_markdown(disable_numparse=True, colalign=align))
+
+
+def config_toml(cfg: Config):
+    """The config as a TOML code block (what a config file would contain)."""
+    from IPython.display import Markdown
+
+    def value(v) -> str:
+        return json.dumps(list(v) if isinstance(v, tuple) else v)
+
+    d = cfg.to_dict()
+    d["data_dir"] = shown_place(d["data_dir"])  # never this machine's layout
+    settings = d.pop("settings")
+    lines = [f"{k} = {value(v)}" for k, v in d.items()]
+    for s in settings:
+        lines += ["", "[[settings]]"] + [f"{k} = {value(v)}" for k, v in s.items()]
+    return Markdown("```toml\n" + "\n".join(lines) + "\n```")
