@@ -4,7 +4,6 @@ columns, and what the sentence says in each case."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest

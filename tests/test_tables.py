@@ -5,7 +5,6 @@ a column read from another field, or rows in another order, would show."""
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 
 import pytest
