@@ -31,10 +31,8 @@ def test_findings_name_the_settings_the_prose_talks_about(five):
     assert f.noisiest == 4                             # its loss goes up and down
     # Model 5 differs in lr as well: it is in no pair
     assert f.momentum_pairs == [(0, 2), (1, 3)]
-    assert f.momentum_gain == pytest.approx(((0.905 - 0.888) + (0.918 - 0.883)) / 2)
     assert f.momentum_gap_larger is True
     assert f.decay_pairs == [(0, 1), (2, 3)]
-    assert f.decay_gain == pytest.approx(((0.883 - 0.888) + (0.918 - 0.905)) / 2)
 
 
 def test_sentences_of_a_normal_render(five):
@@ -50,17 +48,19 @@ def test_sentences_of_a_normal_render(five):
         "weight_decay=0), at 0.0584")
     assert N.test_vs_val_sentence(five) == (
         "The test accuracy is 0.1 points below the validation accuracy.")
-    assert N.momentum_sentence(f).startswith(
-        "Between settings that differ only in momentum, it raised the validation "
-        "accuracy (+2.6 points on average)")
     assert N.overfitting_sentence(five, f).endswith(
         "so it overfits more than the same setting without.")
     assert "Model 3 (lr=0.01, momentum=0.85, weight_decay=0) (6.0 points)" in \
         N.overfitting_sentence(five, f)
-    assert N.decay_sentence(f).startswith("Between settings that differ only in "
-                                          "weight decay, it hardly changed the "
-                                          "validation accuracy (+0.4 points")
-    assert N.noise_sentence(f, five).endswith("which shows as a rougher descent.")
+    assert N.noise_sentence(f, five) == (
+        "The roughest loss curve is that of Model 5 (lr=0.05, momentum=0.85, "
+        "weight_decay=0.01); its effective step lr/(1 - momentum) is 0.333, "
+        "against 0.0667 for Model 3 and Model 4, 0.01 for Model 1 and Model 2: "
+        "the largest step overshoots most, which shows as a rougher descent.")
+    assert N.drift_sentence(five) == (
+        "Trained the same way, the textbook update p - lr*g ends with parameters "
+        "up to 4.4e-16 away from torch.optim.SGD's (nonzero in 5 of 5 settings): "
+        "close, but not the same model.")
     assert N.momentum_step_sentence(five) == (
         "For the largest momentum used here, 0.85, that is 6.7 times the plain step.")
     assert N.divergence_sentence(five).startswith("Every setting converged")
@@ -71,8 +71,9 @@ def test_equal_trainers(five):
         "The two trainers agreed exactly in 5 of 5 settings (largest difference in "
         "any loss or parameter: 0).")
     assert N.equality_sentence(five).endswith("in 5 of 5 settings.")
-    assert N.accuracy_bars_note(five).startswith("the bars of the two trainers "
-                                                 "are equal")
+    assert N.accuracy_bars_note(five) == (
+        "the hatched bars are measured on the manual update's model, and equal "
+        "the torch.optim.SGD model's in 5 of 5 settings")
     assert N.curves_sentence(five) == "coincide everywhere"
 
 
@@ -84,7 +85,8 @@ def test_unequal_trainers():
     assert N.equality_sentence(res).endswith(
         "in 1 of 2 settings: the others differ, which means the manual update no "
         "longer follows the step of PyTorch.")
-    assert "marked n/a" in N.accuracy_bars_note(res)
+    res.settings[1].val_acc_manual = 0.71  # measured on the manual model
+    assert N.accuracy_bars_note(res).endswith("in 1 of 2 settings")
     assert N.curves_sentence(res) == "do not coincide everywhere"
 
 
@@ -120,10 +122,11 @@ def test_diverged_settings_are_named_and_skipped():
         "Model 2 (lr=10, momentum=0, weight_decay=0) diverged (its training loss "
         "became NaN in epoch 2 of 3, where its training stopped) and was excluded "
         "from model selection.")
-    # the two converged settings share lr 0.01: the diverged lr 10 does not count
+    # equal curves: the first is the roughest; its step 0.01 is not the
+    # largest (0.01 / (1 - 0.9) = 0.1), and the diverged lr 10 is not counted
     assert N.noise_sentence(f, res).endswith(
-        "every converged setting uses the same learning rate (0.01), so the step "
-        "size does not explain the difference.")
+        "its effective step lr/(1 - momentum) is 0.01, against 0.1 for Model 3: "
+        "the largest step did not make the roughest curve here.")
 
 
 def test_everything_diverged():
@@ -145,27 +148,20 @@ def test_no_momentum_pair_and_no_decay_pair():
     res = records.results([S(momentum=0.9), S(lr=0.05, momentum=0.9,
                                               weight_decay=0.01)])
     f = N.findings(res)
-    assert f.momentum_gain is None and f.momentum_gap_larger is None
-    assert f.decay_pairs == [] and f.decay_gain is None
-    assert N.momentum_sentence(f) == "No pair of settings differs only in momentum."
+    assert f.momentum_gap_larger is None
+    assert f.decay_pairs == []
     assert N.overfitting_sentence(res, f).endswith(
         "no pair of settings differs only in momentum.")
-    assert N.decay_sentence(f) == "No pair of settings differs only in weight decay."
     plain = records.results([S(), S(lr=0.05)])
     assert N.momentum_step_sentence(plain) == "No setting here used momentum."
 
 
-def test_momentum_that_hurts_and_decay_that_helps():
+def test_momentum_that_narrows_the_gap():
     res = records.results([S(val_acc=0.90, train_acc=0.98),
                            S(momentum=0.9, val_acc=0.85, train_acc=0.85),
                            S(momentum=0.9, weight_decay=0.01, val_acc=0.88,
                              train_acc=0.89)])
     f = N.findings(res)
-    assert N.momentum_sentence(f).startswith(
-        "Between settings that differ only in momentum, it did not raise")
-    assert N.decay_sentence(f).startswith("Between settings that differ only in "
-                                          "weight decay, it raised")
-    assert "visible" in N.decay_sentence(f)
     assert N.overfitting_sentence(res, f).endswith(
         "momentum did not widen the gap between training and validation.")
 
@@ -225,22 +221,13 @@ def test_a_factor_the_settings_share_is_never_named_as_a_cause(variant):
     """Answer (g) of the 2023 edition said the noisiest curve had "the largest
     learning rate (0.01)" although every setting used 0.01."""
     f = N.findings(variant)
-    assert not N.varies(variant, "lr") and N.varies(variant, "momentum")
-    assert f.lr_varies is False
     noise = N.noise_sentence(f, variant)
-    assert "largest learning rate" not in noise
-    assert "same learning rate (0.01)" in noise and "does not explain" in noise
+    assert "learning rate" not in noise  # the step lr/(1 - momentum) differs
+    assert noise.startswith("The roughest loss curve is that of Model 3 (lr=0.01, "
+                            "momentum=0.9, weight_decay=0); its effective step "
+                            "lr/(1 - momentum) is 0.1, against 0.1 for Model 4, "
+                            "0.01 for Model 1 and Model 2")
     assert f.momentum_pairs == [(0, 2), (1, 3)] and f.decay_pairs == [(0, 1), (2, 3)]
-
-
-def test_pairs_differ_in_one_factor_only():
-    res = records.results([S(0.01, 0, 0), S(0.05, 0.9, 0), S(0.01, 0.9, 0.01),
-                           S(0.05, 0, 0), records.diverged(lr=0.01)])
-    res.settings[4].momentum = 0.9
-    # (0, 1): lr differs too; (0, 2): decay differs too; the diverged one never
-    assert N.pairs_differing_only_in(res, "momentum") == [(3, 1)]
-    assert N.pairs_differing_only_in(res, "weight_decay") == []
-    assert N.varies(res, "lr") and N.varies(res, "weight_decay")
 
 
 @pytest.mark.parametrize("losses, falling", [
@@ -257,5 +244,5 @@ def test_few_epochs_are_named_only_while_the_loss_still_falls():
     falling = [0.7 * 0.9 ** e for e in range(10)]
     for curve, said in ((flat, False), (falling, True)):
         res = records.results([S(losses=curve), S(weight_decay=0.01, losses=curve)])
-        text = N.decay_sentence(N.findings(res))
+        text = N.still_falling_sentence(N.findings(res))
         assert ("still falling at the last epoch" in text) is said, text

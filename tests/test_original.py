@@ -4,7 +4,6 @@ columns, and what the sentence says in each case."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
@@ -44,54 +43,69 @@ def test_each_config_gets_the_reference_of_its_task(variant_cfg):
 
 def test_the_2023_edition_is_compared_with_the_course_output(variant_cfg):
     res = _run(variant_cfg, [0.84, 0.83, 0.82, 0.85])
-    t = O.reference_table(res)
-    assert t.index.tolist() == [f"Model{NBSP}{k}" for k in (1, 2, 3, 4)] + [
-        "reference only"] * 2
-    assert t["validation accuracy, reference (%)"].tolist() == [83, 83, 83, 84, 83, 80]
-    assert t["final loss, reference"].tolist() == [0.31793, 0.33567, 0.07555,
-                                                   0.08699, 0.05682, 0.14508]
-    assert t["train accuracy, reference (%)"].tolist() == [88, 87, 97, 96, 98, 88]
-    assert t["validation accuracy (%)"].tolist()[:4] == pytest.approx([84, 83, 82, 85])
-    assert math.isnan(t["validation accuracy (%)"].iloc[4])  # not run here
+    t = O.results_table(res)
+    assert t.index.tolist() == [f"Model{NBSP}1", f"Model{NBSP}2", f"Model{NBSP}3",
+                                f"Model{NBSP}4 (selected)"] + ["reference only"] * 2
+    # this render's figure, then the course's in parentheses, as published
+    assert t["validation accuracy (%)"].tolist() == [
+        "84.0 (83)", "83.0 (83)", "82.0 (83)", "85.0 (84)", "(83)", "(80)"]
+    assert t["final loss"].tolist()[3:] == ["0.4000 (0.08699)", "(0.05682)",
+                                            "(0.14508)"]
+    assert t["train accuracy (%)"].tolist()[:2] == ["90.0 (88)", "90.0 (87)"]
     assert t[["momentum", "weight decay"]].values.tolist()[4:] == [[0.9, 0.001],
                                                                    [0.8, 0.01]]
     text = O.reference_sentence(res)
     assert text.startswith(
-        "Against the course's output for its 2023 edition (gradient_descent_output"
-        ".txt: airplane vs bird, 32x32), the validation accuracies of the 4 settings"
-        " both trained differ by at most 1.0 points (it rounds its accuracies to "
+        "The figures in parentheses are those of the course's published output of "
+        "its own solution (its 2023 edition, gradient_descent_output.txt: airplane "
+        "vs bird, 32x32). Against it, the validation accuracies of the 4 settings "
+        "both trained differ by at most 1.0 points (it rounds its accuracies to "
         "0.01), within what a different data copy and split explain.")
-    assert ("It also trained 2 settings that this render did not (lr=0.01, "
+    assert ("It also trained 2 settings not trained here (lr=0.01, "
             "momentum=0.9, weight_decay=0.001; lr=0.01, momentum=0.8, "
             "weight_decay=0.01): the table lists them as reference only.") in text
     assert "indicative" not in text and "no counterpart" not in text
-    assert "gradient_descent_output.txt" in O.reference_caption(res)
-
-
-def test_published_figures_print_as_published(variant_cfg):
-    res = _run(variant_cfg, [0.84, 0.83, 0.82, 0.85])
-    lines = fmt.markdown_table(O.reference_table(res), digits=4,
-                               exact=O.EXACT).data.splitlines()
-    row = [c.strip() for c in lines[2].strip("|").split("|")]
-    assert row[-3:] == ["0.31793", "88", "83"]
-    assert row[5:7] == ["90.0", "84.0"]  # this render's: one decimal
+    assert "student report" not in text
+    caption = O.results_caption(res)
+    assert caption.endswith("In parentheses: the course's published output of its "
+                            "own solution (its 2023 edition, gradient_descent_"
+                            "output.txt: airplane vs bird, 32x32), for the same "
+                            "setting.")
+    assert "trained for 30 epochs with mini-batches of 256" in caption
 
 
 def test_the_default_config_is_compared_with_the_original_report():
+    """The car/cat reference is another group's student report, never the
+    course's own: the caption and the sentence say so."""
     res = _run(Config(), [0.888, 0.883, 0.905, 0.918, 0.895])
-    t = O.reference_table(res)
-    assert t["validation accuracy, reference (%)"].tolist() == [88.5, 88.5, 91.9,
-                                                                92.1, 91.3]
-    assert len(t) == 5 and "reference only" not in t.index
+    t = O.results_table(res)
+    assert t["validation accuracy (%)"].tolist() == [
+        "88.8 (88.5)", "88.3 (88.5)", "90.5 (91.9)", "91.8 (92.1)", "89.5 (91.3)"]
+    assert t["final loss"].tolist()[3:] == ["0.4000", "0.4000 (0.031)"]
+    assert len(t) == 5 and t.index[3] == f"Model{NBSP}4 (selected)"
+    whose = ("the original report of this assignment (another group's student "
+             "report: car vs cat, 16x16, canonical CIFAR-10)")
     assert O.reference_sentence(res) == (
-        "Against the original report (car vs cat, 16x16, canonical CIFAR-10), the "
+        f"The figures in parentheses are those of {whose}. Against it, the "
         "validation accuracies of the 5 settings both trained differ by at most "
         "1.8 points, within what a different data copy and split explain.")
-    assert "the original report" in O.reference_caption(res)
+    assert O.results_caption(res).endswith(f"In parentheses: {whose}, for the "
+                                           "same setting.")
+    for text in (O.reference_sentence(res), O.results_caption(res)):
+        assert "course's" not in text
     far = _run(Config(), [0.80, 0.883, 0.905, 0.918, 0.895])
     assert O.reference_sentence(far).endswith(
         "differ by at most 8.5 points; likely reasons: a different copy of the "
         "data (e.g. JPEG re-encoded), a different split or number of epochs.")
+
+
+def test_published_figures_print_as_published_and_right_aligned(variant_cfg):
+    res = _run(variant_cfg, [0.84, 0.83, 0.82, 0.85])
+    lines = fmt.markdown_table(O.results_table(res), digits=4,
+                               right=tuple(O.FIGURES)).data.splitlines()
+    row = [c.strip() for c in lines[2].strip("|").split("|")]
+    assert row[-3:] == ["0.4000 (0.31793)", "90.0 (88)", "84.0 (83)"]
+    assert lines[1].rstrip("|").endswith("--:")  # right-aligned, as numbers
 
 
 def test_settings_without_counterpart_and_another_configuration():
@@ -101,24 +115,25 @@ def test_settings_without_counterpart_and_another_configuration():
     assert "of the 1 settings both trained" in text
     assert "Model 2 has no counterpart there." in text
     assert "It also trained 4 settings" in text
-    assert text.endswith("This render differs from it in epochs, so the "
+    assert text.endswith("The training here differs from it in epochs, so the "
                          "comparison is only indicative.")
-    t = O.reference_table(res)
-    assert math.isnan(t["validation accuracy, reference (%)"].iloc[1])
+    t = O.results_table(res)
+    assert t["validation accuracy (%)"].iloc[1] == "90.0"  # no counterpart
     # a diverged setting is listed but never compared
     res.settings[0].diverged = True
     assert "trained none, so there is nothing to compare" in O.reference_sentence(res)
+    assert O.results_table(res).index[0] == f"Model{NBSP}1 (diverged)"
 
 
 def test_another_task_has_nothing_to_compare():
     cfg = Config(classes=("airplane", "bird"), image_size=32,
                  sizes=(3072, 512, 2), settings=(Setting(0.01),), epochs=3)
     res = _run(cfg, [0.8])
-    t = O.reference_table(res)
-    assert not any("reference" in c for c in t.columns) and len(t) == 1
+    t = O.results_table(res)
+    assert not t.map(lambda v: "(" in str(v)).values.any() and len(t) == 1
     assert O.reference_sentence(res) == (
-        "The course published results for car vs cat at 16x16 (layers "
-        "768-128-32-2) and for airplane vs bird at 32x32 (layers "
-        "3072-512-128-32-2); this render trains neither task, so there is nothing "
-        "to compare.")
-    assert "neither published reference" in O.reference_caption(res)
+        "Published results exist for car vs cat at 16x16 (layers 768-128-32-2) and "
+        "for airplane vs bird at 32x32 (layers 3072-512-128-32-2); neither is the "
+        "task here, so there is nothing to compare.")
+    assert O.results_caption(res).endswith(
+        "Neither published reference trained this task.")

@@ -101,9 +101,28 @@ def expand_includes(text: str, main: Path, root: Path,
     return INCLUDE.sub(paste, text)
 
 
-def read_chapter(path: Path) -> nbformat.NotebookNode:
+# Quarto's conditional content by project profile (the report renders with
+# --profile report): a div shown or hidden when, or unless, a profile is active.
+PROFILE_DIV = re.compile(
+    r'^(:::+)[ \t]*\{\.content-(visible|hidden)[ \t]+(when|unless)-profile='
+    r'"([\w-]+)"\}[ \t]*\n(.*?)^\1[ \t]*$', re.MULTILINE | re.DOTALL)
+
+
+def for_profile(text: str, profile: str | None) -> str:
+    """``text`` as Quarto shows it with ``profile`` active (None: no profile):
+    each conditional div's content kept without its fences, or dropped."""
+    def keep(m: re.Match) -> str:
+        active = m.group(4) == profile
+        shown = active if m.group(3) == "when" else not active
+        return m.group(5) if shown == (m.group(2) == "visible") else ""
+    return PROFILE_DIV.sub(keep, text)
+
+
+def read_chapter(path: Path, profile: str | None = None) -> nbformat.NotebookNode:
     """A ``.qmd`` as a notebook, read as R Markdown (```` ```{python} ```` cells),
-    with its includes pasted in first, as Quarto does before executing.
+    with its includes pasted in first, as Quarto does before executing; the
+    content hidden with ``profile`` active (:func:`for_profile`) left out
+    (Quarto would run its code, but show nothing of it).
 
     jupytext's own ``qmd`` format shells out to Quarto; the Rmd reader needs
     nothing and keeps ``#|`` option lines as the first lines of each cell.
@@ -111,7 +130,7 @@ def read_chapter(path: Path) -> nbformat.NotebookNode:
     path = Path(path)
     text = expand_includes(path.read_text(encoding="utf-8"), path,
                            project_root(path))
-    return jupytext.reads(text, fmt="Rmd")
+    return jupytext.reads(for_profile(text, profile), fmt="Rmd")
 
 
 def cell_options(source: str) -> dict:

@@ -106,7 +106,8 @@ def _cell(v, spec: str) -> str:
 
 
 def markdown_table(df: pd.DataFrame | None, digits: int = 4,
-                   sci: tuple[str, ...] = (), exact: tuple[str, ...] = ()):
+                   sci: tuple[str, ...] = (), exact: tuple[str, ...] = (),
+                   right: tuple[str, ...] = ()):
     """A DataFrame as a Markdown table (renders in HTML and in the PDF).
 
     Floats get ``digits`` decimals, or as many as the column's header asks
@@ -115,7 +116,9 @@ def markdown_table(df: pd.DataFrame | None, digits: int = 4,
     (``digits`` significant decimals), for tiny errors; those in ``exact``
     (published figures) with the fewest decimals, up to 6, that write them
     exactly. Flags read "yes" and "no". Missing values (None, NaN) are left
-    blank. Numbers are formatted here, not by tabulate, which would read
+    blank. Columns of numbers, and those named in ``right`` (text that
+    holds numbers, such as "88.8 (88.5)"), are aligned right. Numbers are
+    formatted here, not by tabulate, which would read
     "1.2e-12" back as a number and round it to 0. A table of something not
     recorded (None) is a one-line note instead.
     """
@@ -132,7 +135,7 @@ def markdown_table(df: pd.DataFrame | None, digits: int = 4,
             return f".{exact_decimals(df[c], 6)}f"
         return f".{column_decimals(str(c), df[c], digits)}f"
     cells = {c: [_cell(v, spec(c)) for v in df[c]] for c in df.columns}
-    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not
+    numeric = [c in right or pd.api.types.is_numeric_dtype(df[c]) and not
                pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
     align = ["left"] + ["right" if n else "left" for n in numeric]
     out = pd.DataFrame(cells, index=df.index)

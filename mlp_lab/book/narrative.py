@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from .. import cache
 from ..config import model_name, setting_label
 from ..results import Results
+from .effects import effective_step, pairs_differing_only_in, steps_sentence
 from .fmt import num, pct, points, sci
 from .places import shown_place
 
@@ -31,28 +32,6 @@ def roughness(losses: list[float]) -> float:
     second = [losses[i + 1] - 2 * losses[i] + losses[i - 1]
               for i in range(1, len(losses) - 1)]
     return statistics.fmean(abs(d) for d in second) / statistics.fmean(losses)
-
-
-FACTORS = ("lr", "momentum", "weight_decay")  # what a setting chooses
-
-
-def varies(res: Results, factor: str) -> bool:
-    """Whether the converged settings differ in ``factor`` (one of FACTORS):
-    a factor they share cannot explain a difference between them."""
-    return len({getattr(s, factor) for s in res.settings if not s.diverged}) > 1
-
-
-def pairs_differing_only_in(res: Results, factor: str) -> list[tuple[int, int]]:
-    """(without, with) pairs of converged settings, ``factor`` 0 in the first
-    and > 0 in the second, equal in every other factor: the only comparisons
-    that show the effect of ``factor`` alone."""
-    s = res.settings
-    ok = [i for i, r in enumerate(s) if not r.diverged]
-
-    def others(i):
-        return [getattr(s[i], k) for k in FACTORS if k != factor]
-    return [(i, j) for i in ok for j in ok if others(i) == others(j)
-            and getattr(s[i], factor) == 0 < getattr(s[j], factor)]
 
 
 def still_falling(losses: list[float], tail: float = 0.1,
@@ -79,12 +58,9 @@ class Findings:
     gap: dict[int, float]           # train minus validation accuracy
     roughness: dict[int, float]
     momentum_pairs: list[tuple[int, int]]  # (without, with) momentum, else equal
-    momentum_gain: float | None     # mean val acc gain of those pairs
     momentum_gap_larger: bool | None  # train-val gap wider with momentum (pairs)
     decay_pairs: list[tuple[int, int]]  # (without, with) weight decay, else equal
-    decay_gain: float | None        # mean val acc gain of those pairs
     decay_still_falling: bool | None  # the decayed curves still fall at the end
-    lr_varies: bool                 # whether converged settings differ in lr
 
 
 def findings(res: Results) -> Findings:
@@ -95,22 +71,17 @@ def findings(res: Results) -> Findings:
     rough = {i: roughness(s[i].train_loss_sgd) for i in ok}
     mom = pairs_differing_only_in(res, "momentum")
     decay = pairs_differing_only_in(res, "weight_decay")
-
-    def gain(pairs):
-        return statistics.fmean(s[j].val_acc - s[i].val_acc
-                                for i, j in pairs) if pairs else None
     return Findings(
         n_diverged=len(s) - len(ok),
         lowest_loss=min(ok, key=lambda i: s[i].final_loss) if ok else None,
         largest_gap=max(ok, key=gap.get) if ok else None,
         noisiest=max(ok, key=rough.get) if ok else None,
-        gap=gap, roughness=rough, momentum_pairs=mom, momentum_gain=gain(mom),
+        gap=gap, roughness=rough, momentum_pairs=mom,
         momentum_gap_larger=(sum(gap[j] - gap[i] for i, j in mom) > 0
                              if mom else None),
-        decay_pairs=decay, decay_gain=gain(decay),
+        decay_pairs=decay,
         decay_still_falling=(any(still_falling(s[j].train_loss_sgd)
-                                 for _, j in decay) if decay else None),
-        lr_varies=varies(res, "lr"))
+                                 for _, j in decay) if decay else None))
 
 
 def describe(i: int | None, res: Results) -> str:
@@ -142,12 +113,30 @@ def equality_sentence(res: Results) -> str:
 
 
 def accuracy_bars_note(res: Results) -> str:
-    """What the hatched bars of the accuracy figure show."""
-    if res.all_identical:
-        return ("the bars of the two trainers are equal because their models are "
-                "identical")
-    return ("where the two trainers' models differ, the manual update's bars are "
-            "marked n/a")
+    """What the hatched bars of the accuracy figure show: the manual update's
+    model's own accuracies, and in how many settings they equal SGD's."""
+    same = sum(s.train_acc_manual == s.train_acc and s.val_acc_manual == s.val_acc
+               for s in res.settings)
+    return (f"the hatched bars are measured on the manual update's model, and "
+            f"equal the torch.optim.SGD model's in {same} of {len(res.settings)} "
+            "settings")
+
+
+def drift_sentence(res: Results) -> str:
+    """How far the textbook update p - lr*g ends from torch.optim.SGD after
+    the same training: the largest parameter difference over the settings."""
+    ok = [s for s in res.settings if not s.diverged]
+    if not ok:
+        return "No setting converged, so the textbook update was not compared."
+    drift = [s.max_abs_diff_params_textbook for s in ok]
+    if max(drift) == 0:
+        return ("Trained the same way, the textbook update p - lr*g happened to "
+                "end with exactly torch.optim.SGD's parameters in every setting "
+                "here.")
+    return (f"Trained the same way, the textbook update p - lr*g ends with "
+            f"parameters up to {sci(max(drift))} away from torch.optim.SGD's "
+            f"(nonzero in {sum(d > 0 for d in drift)} of {len(ok)} settings): "
+            "close, but not the same model.")
 
 
 def curves_sentence(res: Results) -> str:
@@ -205,6 +194,22 @@ def provenance_note(res: Results) -> str:
             "canonical download: where it is a re-encoding of CIFAR-10 (e.g. JPEG), "
             "pixel values and hence every number differs slightly from a render on "
             "the canonical files.")
+
+
+def data_sentence(res: Results) -> str:
+    """The three split sizes and whether the images are the canonical
+    CIFAR-10 or a local copy (the record's data source)."""
+    d = res.data
+    if d.source == "torchvision-cifar10":
+        source = ("The images are the canonical CIFAR-10 files, as torchvision "
+                  "downloads them")
+    else:
+        source = (f"The images are a local copy of CIFAR-10 ({d.n_files} image "
+                  "files), not the canonical download; where such a copy is "
+                  "re-encoded (e.g. as JPEG), every number differs slightly "
+                  "from one computed on the canonical files")
+    return (f"{source}. The splits hold {d.n_train} training, {d.n_val} "
+            f"validation and {d.n_test} test images.")
 
 
 # ------------------------------------------------------------------ results
@@ -298,6 +303,15 @@ def divergence_sentence(res: Results) -> str:
 
 # ------------------------------------------------------------------ questions
 
+def still_falling_sentence(f: Findings) -> str:
+    """Whether the weight-decayed settings' training loss still falls at the
+    last epoch (then more epochs may change the verdict on weight decay)."""
+    if not f.decay_still_falling:
+        return ""
+    return ("Their training loss is still falling at the last epoch, so longer "
+            "training may show more of weight decay's effect.")
+
+
 def momentum_step_sentence(res: Results) -> str:
     """How much momentum lengthens a step along a constant gradient: 1/(1-mu)."""
     mu = max(s.momentum for s in res.settings)
@@ -305,20 +319,6 @@ def momentum_step_sentence(res: Results) -> str:
         return "No setting here used momentum."
     return (f"For the largest momentum used here, {mu:g}, that is "
             f"{num(1 / (1 - mu), 1)} times the plain step.")
-
-
-def momentum_sentence(f: Findings) -> str:
-    """Whether momentum raised the mean validation accuracy, and by how much."""
-    gain = f.momentum_gain
-    if gain is None:
-        return "No pair of settings differs only in momentum."
-    if gain > 0:
-        return (f"Between settings that differ only in momentum, it raised the "
-                f"validation accuracy ({gain * 100:+.1f} points on average): within "
-                "the same number of epochs it travels further along consistent "
-                "gradient directions.")
-    return (f"Between settings that differ only in momentum, it did not raise the "
-            f"validation accuracy ({gain * 100:+.1f} points on average).")
 
 
 def overfitting_sentence(res: Results, f: Findings) -> str:
@@ -337,40 +337,24 @@ def overfitting_sentence(res: Results, f: Findings) -> str:
     return head + "momentum did not widen the gap between training and validation."
 
 
-def decay_sentence(f: Findings) -> str:
-    """The effect of weight decay between settings that differ only in it."""
-    if f.decay_gain is None:
-        return "No pair of settings differs only in weight decay."
-    gain = f.decay_gain * 100
-    small = abs(gain) < 0.5
-    size = "hardly changed" if small else ("raised" if gain > 0 else "lowered")
-    head = (f"Between settings that differ only in weight decay, it {size} the "
-            f"validation accuracy ({gain:+.1f} points on average): at this "
-            f"strength its regularizing effect is {'small' if small else 'visible'}")
-    if f.decay_still_falling:  # only then may more epochs change the verdict
-        return head + (", and their training loss is still falling at the last "
-                       "epoch, so longer training may show more of it.")
-    return head + "."
-
-
 def noise_sentence(f: Findings, res: Results) -> str:
-    """Which loss curve is noisiest and whether it belongs to the largest lr;
-    the learning rate is named as a cause only where the settings differ in it."""
+    """Which loss curve is roughest, with its effective step lr/(1 - momentum)
+    beside the others'; the step is named as a cause only where it is the
+    largest and the settings differ in it."""
     if f.noisiest is None:
         return "No setting converged."
-    i = f.noisiest
-    top_lr = max(s.lr for s in res.settings if not s.diverged)
-    if not f.lr_varies:
-        return (f"The noisiest loss curve is that of {describe(i, res)}; every "
-                f"converged setting uses the same learning rate ({top_lr:g}), so "
-                "the step size does not explain the difference.")
-    if res.settings[i].lr == top_lr:
-        return (f"The noisiest loss curve is that of {describe(i, res)}, the largest "
-                f"learning rate ({top_lr:g}): larger steps overshoot more, which "
-                "shows as a rougher descent.")
-    return (f"The noisiest loss curve is that of {describe(i, res)}; the largest "
-            f"learning rate ({top_lr:g}) did not make the noisiest curve here.")
-
+    i, ss = f.noisiest, res.settings
+    steps = {k: effective_step(s.lr, s.momentum) for k, s in enumerate(ss)
+             if not s.diverged}
+    head = (f"The roughest loss curve is that of {describe(i, res)}; "
+            f"{steps_sentence(res, i)}")
+    if len(set(steps.values())) == 1:
+        return head + ": every converged setting takes the same step, so the step " \
+            "size does not explain the difference."
+    if steps[i] == max(steps.values()):
+        return head + (": the largest step overshoots most, which shows as a "
+                       "rougher descent.")
+    return head + ": the largest step did not make the roughest curve here."
 
 def worst_error_sentence(worst_autograd: float, worst_fd: float,
                          threshold: float = 1e-3) -> str:

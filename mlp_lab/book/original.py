@@ -1,11 +1,14 @@
-"""The course's published results and this render beside them.
+"""Published results of the same task, and this render beside them.
 
-The course published two: the original report (the seed of this project: car
-vs cat at 16x16, layers 768-128-32-2, the five default settings) and, for its
-2023 edition, the output of its own solution, ``gradient_descent_output.txt``
-(airplane vs bird at 32x32, layers 3072-512-128-32-2, six settings). A render
-is compared with the one that trained its classes, image size and layers,
-setting by setting; settings only one of them trained are listed, not compared.
+Two are known, of different standing. The original report of this assignment
+is another group's student report (the seed of this project: car vs cat at
+16x16, layers 768-128-32-2, the five default settings, canonical CIFAR-10).
+The course's published output of its own solution, ``gradient_descent_output.
+txt``, belongs to its 2023 edition (airplane vs bird at 32x32, layers
+3072-512-128-32-2, six settings). A render is compared with the one that
+trained its classes, image size and layers, setting by setting, and the
+words say which one it is; settings only one of them trained are listed, not
+compared.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import pandas as pd
 
 from ..config import Config, Setting, model_name, setting_label
 from ..results import Results
-from .fmt import SETTING_HEADERS, row_name
+from .fmt import SETTING_HEADERS, exact_decimals, percent_decimals, row_name
 
 NAN = math.nan
 CLOSE = 0.02  # what a different data copy and split explain (2 points)
@@ -30,7 +33,7 @@ class Reference:
     validation accuracy (fractions; NaN where not published), given to
     ``precision`` (0.01: two decimals)."""
 
-    name: str        # how the prose and the caption name it
+    name: str        # how the prose and the caption name it: whose it is
     config: Config   # what it trained (its settings in published order)
     final_loss: tuple[float, ...]
     train_acc: tuple[float, ...]
@@ -39,14 +42,15 @@ class Reference:
 
 
 ORIGINAL_REPORT = Reference(
-    "the original report (car vs cat, 16x16, canonical CIFAR-10)", Config(),
+    "the original report of this assignment (another group's student report: "
+    "car vs cat, 16x16, canonical CIFAR-10)", Config(),
     final_loss=(NAN, NAN, NAN, NAN, 0.031),
     train_acc=(0.897, 0.893, 0.982, 0.983, 0.976),
     val_acc=(0.885, 0.885, 0.919, 0.921, 0.913), precision=0.001)
 # Its split is not published: the course's template, which the defaults follow.
 COURSE_OUTPUT_2023 = Reference(
-    "the course's output for its 2023 edition (gradient_descent_output.txt: "
-    "airplane vs bird, 32x32)",
+    "the course's published output of its own solution (its 2023 edition, "
+    "gradient_descent_output.txt: airplane vs bird, 32x32)",
     Config(name="airplane vs bird, 32x32", classes=("airplane", "bird"),
            image_size=32, sizes=(3072, 512, 128, 32, 2), settings=(
                Setting(0.01, 0, 0), Setting(0.01, 0, 0.01), Setting(0.01, 0.9, 0),
@@ -81,49 +85,78 @@ def _key(s) -> tuple[float, float, float]:
     return s.lr, s.momentum, s.weight_decay
 
 
-def _published(ref: Reference, k: int) -> dict:
-    """The reference's figures of its setting ``k``, in percent for people."""
-    return {"final loss, reference": ref.final_loss[k],
-            "train accuracy, reference (%)": round(100 * ref.train_acc[k], 6),
-            "validation accuracy, reference (%)": round(100 * ref.val_acc[k], 6)}
+FIGURES = {"final loss": "final_loss", "train accuracy (%)": "train_acc",
+           "validation accuracy (%)": "val_acc"}  # header -> field, both sides
 
 
-def reference_table(res: Results) -> pd.DataFrame:
-    """This render's settings with their figures and the reference's for the
-    same setting (blank where it trained none), then the reference's settings
-    this render did not train ("reference only")."""
+def _figure(header: str, s) -> float:
+    """Setting ``s``'s figure under ``header`` as the table prints it (percent
+    for accuracies; no final loss where it diverged)."""
+    v = getattr(s, FIGURES[header])
+    if header == "final loss":
+        return NAN if s.diverged else v
+    return 100 * v
+
+
+def _published(ref: Reference, header: str, k: int) -> float:
+    """The reference's figure of its setting ``k`` (percent for accuracies)."""
+    v = getattr(ref, FIGURES[header])[k]
+    return v if header == "final loss" else round(100 * v, 6)
+
+
+def _cells(ours: list[float], theirs: list[float], decimals: int) -> list[str]:
+    """'88.8 (88.5)': this render's figure, then the reference's in
+    parentheses as published (its fewest exact decimals); blanks left out."""
+    exact = exact_decimals(theirs, 6)
+    out = []
+    for a, b in zip(ours, theirs):
+        mine = "" if math.isnan(a) else f"{a:.{decimals}f}"
+        pub = "" if math.isnan(b) else f"({b:.{exact}f})"
+        out.append(" ".join(p for p in (mine, pub) if p))
+    return out
+
+
+def results_table(res: Results) -> pd.DataFrame:
+    """The one results table: per setting, its hyper-parameters, final
+    training loss, training and validation accuracy (the torch.optim.SGD
+    model's), each followed in parentheses by the published reference's figure
+    for the same setting; then the reference's settings this render did not
+    train ("reference only"). The selected setting is named "(selected)", a
+    diverged one "(diverged)"."""
     ref = reference_for(res.config)
+    ss = res.settings
     theirs = {_key(s): k for k, s in enumerate(ref.config.settings)} if ref else {}
-    rows, names = [], []
-    for i, s in enumerate(res.settings):
-        k = theirs.get(_key(s))
-        rows.append({**dict(zip(SETTING_HEADERS.values(), _key(s))),
-                     "final loss": NAN if s.diverged else s.final_loss,
-                     "train accuracy (%)": 100 * s.train_acc,
-                     "validation accuracy (%)": 100 * s.val_acc,
-                     **(_published(ref, k) if k is not None else {})})
-        names.append(row_name(i))
-    mine = {_key(s) for s in res.settings}
-    for k, s in enumerate(ref.config.settings if ref else ()):
-        if _key(s) not in mine:
-            rows.append({**dict(zip(SETTING_HEADERS.values(), _key(s))),
-                         **_published(ref, k)})
-            names.append("reference only")
-    return pd.DataFrame(rows, index=pd.Index(names, name="model"))
+    best = res.best.index if res.best else None
+    mine = {_key(s) for s in ss}
+    extra = [k for k, s in enumerate(ref.config.settings if ref else ())
+             if _key(s) not in mine]
+    keys = [_key(s) for s in ss] + [_key(ref.config.settings[k]) for k in extra]
+    names = [row_name(i) + (" (selected)" if i == best else
+                            " (diverged)" if s.diverged else "")
+             for i, s in enumerate(ss)] + ["reference only"] * len(extra)
+    table = pd.DataFrame(keys, columns=list(SETTING_HEADERS.values()),
+                         index=pd.Index(names, name="model"))
+    for header in FIGURES:
+        ours = [_figure(header, s) for s in ss] + [NAN] * len(extra)
+        pub = [_published(ref, header, theirs[_key(s)]) if _key(s) in theirs
+               else NAN for s in ss] + [_published(ref, header, k) for k in extra]
+        digits = 4 if header == "final loss" else percent_decimals(ours)
+        table[header] = _cells(ours, pub, digits)
+    return table
 
 
-EXACT = ("final loss, reference", "train accuracy, reference (%)",
-         "validation accuracy, reference (%)")  # as published: for fmt's exact=
-
-
-def reference_caption(res: Results) -> str:
-    """The caption of :func:`reference_table`, naming its source."""
-    ref = reference_for(res.config)
+def results_caption(res: Results) -> str:
+    """The caption of :func:`results_table`: epochs and batch size, what the
+    figures are, and whose stand in parentheses."""
+    c = res.config
+    head = (f"Every setting, trained for {c.epochs} epochs with mini-batches of "
+            f"{c.batch_size}: final training loss, training and validation "
+            "accuracy of the torch.optim.SGD model; the selected setting is "
+            "marked.")
+    ref = reference_for(c)
     if ref is None:
-        return ("This render's results; neither published reference trained "
-                "these classes, image size and layers, so no column is filled.")
-    return (f"This render beside {ref.name}, setting by setting; blank where "
-            "one of them has no such figure.")
+        return head + " Neither published reference trained this task."
+    return head + f" In parentheses: {ref.name}, for the same setting."
 
 
 def _gaps(res: Results, ref: Reference) -> dict[int, float]:
@@ -144,8 +177,8 @@ def task_words(cfg: Config) -> str:
 
 def _none_published() -> str:
     tasks = " and for ".join(task_words(r.config) for r in REFERENCES)
-    return (f"The course published results for {tasks}; this render trains "
-            "neither task, so there is nothing to compare.")
+    return (f"Published results exist for {tasks}; neither is the task here, "
+            "so there is nothing to compare.")
 
 
 def reference_sentence(res: Results) -> str:
@@ -157,12 +190,13 @@ def reference_sentence(res: Results) -> str:
         return _none_published()
     gaps = _gaps(res, ref)
     if not gaps:
-        return (f"Of this render's converged settings, {ref.name} trained none, so "
+        return (f"Of the converged settings here, {ref.name} trained none, so "
                 "there is nothing to compare.")
     worst, ok = max(gaps.values()), CLOSE + ref.precision / 2
     rounded = (f" (it rounds its accuracies to {ref.precision:g})"
                if ref.precision >= 0.01 else "")
-    out = [f"Against {ref.name}, the validation accuracies of the {len(gaps)} "
+    out = [f"The figures in parentheses are those of {ref.name}. Against it, "
+           f"the validation accuracies of the {len(gaps)} "
            f"settings both trained differ by at most {worst * 100:.1f} points"
            + (f"{rounded}, within what a different data copy and split explain."
               if worst <= ok else f"{rounded}; likely reasons: a different copy of "
@@ -177,11 +211,11 @@ def reference_sentence(res: Results) -> str:
     extra = [setting_label(s) for s in ref.config.settings if _key(s) not in mine]
     if extra:
         out.append(f"It also trained {len(extra)} setting"
-                   f"{'s' if len(extra) > 1 else ''} that this render did not "
+                   f"{'s' if len(extra) > 1 else ''} not trained here "
                    f"({'; '.join(extra)}): the table lists "
                    f"{'them' if len(extra) > 1 else 'it'} as reference only.")
     other = differences(res.config, ref)
     if other:
-        out.append(f"This render differs from it in {', '.join(other)}, so the "
-                   "comparison is only indicative.")
+        out.append(f"The training here differs from it in {', '.join(other)}, "
+                   "so the comparison is only indicative.")
     return " ".join(out)

@@ -6,7 +6,6 @@ recorded are None, which ``fmt.markdown_table`` shows as a note.
 
 from __future__ import annotations
 
-import math
 
 import pandas as pd
 
@@ -22,7 +21,8 @@ SPLITS = {"train": "train", "val": "validation", "test": "test"}
 def results_table(results: Results) -> pd.DataFrame:
     """One row per setting, columns named as the fields of the JSON record:
     hyper-parameters, final loss, accuracies (fractions), time (what ``python -m
-    mlp_lab run`` prints; the book's tables are :func:`training_table` & co.)."""
+    mlp_lab run`` prints; the book's results table is
+    :func:`~.original.results_table`)."""
     best = results.best.index if results.best else None
     rows = [{"model": model_name(i), "lr": s.lr, "momentum": s.momentum,
              "weight_decay": s.weight_decay, "final_loss": s.final_loss,
@@ -49,35 +49,19 @@ def settings_table(results: Results) -> pd.DataFrame:
                       for s in results.settings])
 
 
-def training_table(results: Results) -> pd.DataFrame:
-    """Per setting: hyper-parameters, final training loss (blank where it
-    diverged), training and validation accuracy (%). No wall time: that is
-    the appendix's (:func:`time_table`), and the hand-in report has none."""
-    t = settings_table(results)
-    ss = results.settings
-    t["final loss"] = [math.nan if s.diverged else s.final_loss for s in ss]
-    t["train accuracy (%)"] = [100 * s.train_acc for s in ss]
-    t["validation accuracy (%)"] = [100 * s.val_acc for s in ss]
-    return t
-
-
-def tried_table(results: Results) -> pd.DataFrame:
-    """:func:`training_table` with the verdict of the selection: "yes" for the
-    selected setting, "diverged" for the settings it excluded."""
-    t = training_table(results)
-    best = results.best.index if results.best else None
-    t["selected"] = ["yes" if i == best else "diverged" if s.diverged else ""
-                     for i, s in enumerate(results.settings)]
-    return t
-
-
 def equality_table(results: Results) -> pd.DataFrame:
-    """Per setting: largest |difference| between the two trainers."""
+    """Per setting: largest |difference| between the two trainers, and
+    between the textbook update (p - lr*g, plain arithmetic) and
+    torch.optim.SGD after the same training."""
     return _by_model([
         {"epochs": len(s.train_loss_sgd),
          "largest loss difference": s.max_abs_diff_loss,
          "largest parameter difference": s.max_abs_diff_params,
-         "identical": s.identical} for s in results.settings])
+         "identical": s.identical,
+         TEXTBOOK: s.max_abs_diff_params_textbook} for s in results.settings])
+
+
+TEXTBOOK = "textbook update's parameter difference"  # a header of equality_table
 
 
 def time_table(results: Results) -> pd.DataFrame:
@@ -131,9 +115,9 @@ def environment_table(res: Results, quarto: str, config_file: str) -> pd.DataFra
 BENCH_ROWS = {  # key in the bench JSON -> row name
     "reference_s": "course-style pipeline, end to end (s)",
     "mlp_lab_s": "mlp_lab, end to end, data cached (s)",
-    "mlp_lab_workers1_s": "mlp_lab with --workers 1, end to end (s)",
+    "mlp_lab_workers1_s": "mlp_lab with `--workers 1`, end to end (s)",
     "workers": "default workers (processes)",
-    "workers_speedup": "speed-up of the default workers over --workers 1",
+    "workers_speedup": "speed-up of the default workers over `--workers 1`",
     "pool_start_s": "start of the worker pool, once per process (s)",
     "speedup": "speed-up (course-style / mlp_lab)",
     "train_s": "mlp_lab training (s)",

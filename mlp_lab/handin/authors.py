@@ -2,8 +2,10 @@
 
 ``book: author:`` holds one name or a YAML list of names (Quarto's own key,
 which the book's title page and home page show; the report prints it under its
-title and the notebooks in their first cell); ``handin: division:`` holds an
-optional paragraph on who did what, which the report prints. No torch: the
+title and the notebooks in their first cell); ``handin:`` holds the course and
+the project (the assignment) the report names above the authors, and two
+optional paragraphs the report prints: ``division`` (who did what) and
+``collaboration`` (with whom the authors discussed which parts). No torch: the
 report reads this while it renders.
 """
 
@@ -43,11 +45,16 @@ def author_line(names: list[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def handin_text(meta: dict, key: str) -> str:
+    """``handin: <key>:`` of ``meta`` on one line ("" when not given)."""
+    handin = meta.get("handin") or {}
+    text = handin.get(key) if isinstance(handin, dict) else None
+    return " ".join(str(text).split()) if text else ""
+
+
 def division(meta: dict) -> str:
     """The paragraph on how the authors divided the work ("" when not given)."""
-    handin = meta.get("handin") or {}
-    text = handin.get("division") if isinstance(handin, dict) else None
-    return " ".join(str(text).split()) if text else ""
+    return handin_text(meta, "division")
 
 
 PLACEHOLDER = "mlp-lab"  # the author the project ships with
@@ -75,19 +82,28 @@ def division_warning(meta: dict) -> str | None:
 
 
 def byline_markdown(meta: dict | None = None) -> str:
-    """The authors as a centred line under the report's title: raw Typst for
-    the PDF and raw HTML for the page (each format drops the other's block)."""
-    line = author_line(authors(project_meta() if meta is None else meta))
-    if not line:
-        return ""
+    """Under the report's title, centred: the course and the project, then the
+    authors (each line only when set)."""
+    meta = project_meta() if meta is None else meta
+    what = " · ".join(t for t in (handin_text(meta, "course"),
+                                  handin_text(meta, "project")) if t)
+    return "".join(_centred(text, size) for text, size in
+                   ((what, "1em"), (author_line(authors(meta)), "1.1em")) if text)
+
+
+def _centred(line: str, size: str) -> str:
+    """``line`` centred, as raw Typst for the PDF and raw HTML for the page
+    (each format drops the other's block)."""
     typst = '"' + line.replace("\\", "\\\\").replace('"', '\\"') + '"'  # a string
-    return (f"```{{=typst}}\n#align(center, text(size: 1.1em, {typst}))\n```\n\n"
+    return (f"```{{=typst}}\n#align(center, text(size: {size}, {typst}))\n```\n\n"
             f"```{{=html}}\n<p class=\"report-byline\" style=\"text-align:center\">"
-            f"{html.escape(line)}</p>\n```\n")
+            f"{html.escape(line)}</p>\n```\n\n")
 
 
 def division_markdown(meta: dict | None = None) -> str:
-    """The paragraph on the division of labour that the report and the book's
-    preface print, or "" without one."""
-    text = division(project_meta() if meta is None else meta)
-    return f"**Division of work.** {text}\n" if text else ""
+    """The paragraphs on the division of labour and on collaboration that the
+    report and the book's preface print, or "" without either."""
+    meta = project_meta() if meta is None else meta
+    return "\n".join(f"**{title}.** {text}\n" for title, text in (
+        ("Division of work", division(meta)),
+        ("Collaboration", handin_text(meta, "collaboration"))) if text)
