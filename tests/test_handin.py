@@ -192,19 +192,21 @@ def test_part_a_ends_with_the_course_test_cells_and_both_pass(handin):
     assert "All four checks hold in every case." in _outputs(nb)
 
 
-def _run_part_a(folder: Path, env: dict) -> nbformat.NotebookNode:
-    nb = parta.build(Config(), ["A"])
+def _run_part_a(folder: Path, env: dict, cfg: Config) -> nbformat.NotebookNode:
+    nb = parta.build(cfg, ["A"])
     return build.execute(nb, folder, env, "backpropagation.ipynb")
 
 
 def test_part_a_without_the_harness_or_offline_says_why_and_goes_on(handin,
                                                                     tmp_path):
-    """No tests_backpropagation.py: both cells say so and how to add it.
-    Offline (a mirror that refuses): the toy test passes, the MNIST cell says
-    that MNIST could not be downloaded; neither stops the notebook."""
+    """No tests_backpropagation.py (here with the variant's network in the
+    checks): both cells say so and how to add it. Offline (a mirror that
+    refuses): the toy test passes, the MNIST cell says that MNIST could not
+    be downloaded; neither stops the notebook."""
     absent = tmp_path / "absent" / "nb"
     absent.mkdir(parents=True)
-    nb = _run_part_a(absent, handin["env"])
+    nb = _run_part_a(absent, handin["env"], load_config(VARIANT))
+    assert "[3072, 512, 128, 32, 2] batch 32" in _outputs(nb)
     for cell in nb.cells[-2:]:
         said = _cell_text(cell)
         assert "tests_backpropagation.py is not beside this notebook" in said
@@ -214,7 +216,7 @@ def test_part_a_without_the_harness_or_offline_says_why_and_goes_on(handin,
     with ArchiveServer() as gone:
         mirror = gone.url("")
     (offline / parta.HARNESS).write_text(standin(mirror, mnist_files()))
-    nb = _run_part_a(offline, handin["env"])
+    nb = _run_part_a(offline, handin["env"], Config())
     assert PASSED in _cell_text(nb.cells[-2])
     said = _cell_text(nb.cells[-1])
     assert "MNIST could not be downloaded" in said and "Go online" in said
