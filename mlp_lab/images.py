@@ -18,7 +18,7 @@ import torch
 from .config import Config
 from .errors import DataError
 from .download import fetch_cifar
-from .sources import cifar_dir, folder_listing
+from .sources import cifar_dir, file_types, folder_listing
 
 
 def _resize(images: torch.Tensor, size: int) -> torch.Tensor:
@@ -105,7 +105,8 @@ def read_images(cfg: Config, root: Path | None) -> tuple[dict, dict, dict]:
         listing = folder_listing(cfg, root)
         images, labels, fp = _read_folder(listing, cfg.image_size)
         prov = {"source": "imagefolder", "location": str(root),
-                "n_files": sum(len(v) for v in listing.values())}
+                "n_files": sum(len(v) for v in listing.values()),
+                "file_types": file_types(listing)}
     else:
         images, labels, fp, url = _read_cifar(cfg, cfg.image_size)
         prov = {"source": "torchvision-cifar10", "location": url,

@@ -27,8 +27,8 @@ from .models import make_model
 from .results import SettingResult
 from .threads import pinned
 from .timing import timed
-from .trainers import (accuracy, default_device, sgd_optimizer, textbook_update,
-                       train, train_manual_update)
+from .trainers import (accuracy, default_device, predict, sgd_optimizer,
+                       textbook_update, train, train_manual_update)
 
 Progress = Callable[[str, int], AbstractContextManager]
 
@@ -72,6 +72,7 @@ class Trained:
     val_curve: list[float] | None = None
     train_acc: float | None = None
     val_acc: float | None = None
+    val_correct: list[int] | None = None  # SGD: 1/0 per validation image
 
 
 def train_one(cfg: Config, setting: Setting, trainer: str, data: PreparedData,
@@ -130,8 +131,10 @@ def _train_one(cfg: Config, setting: Setting, trainer: str, data: PreparedData,
                 bar(epoch, loss)
         seconds, losses = timed(train, cfg.epochs, opt, model, loss_fn,
                                 loaders["train"], on_epoch=on_epoch)
+    y, pred = predict(model, loaders["val"])
     return Trained(losses, seconds, _cpu_state(model), val_curve,
-                   accuracy(model, loaders["train"]), accuracy(model, loaders["val"]))
+                   accuracy(model, loaders["train"]), accuracy(model, loaders["val"]),
+                   (y == pred).int().tolist())
 
 
 def _cpu_state(model: nn.Module) -> dict:
@@ -156,7 +159,8 @@ def setting_result(setting: Setting, sgd: Trained, manual: Trained,
         max_abs_diff_params_textbook=_max_abs_diff(
             list(sgd.state.values()), list(textbook.state.values())),
         seconds_sgd=sgd.seconds, seconds_manual=manual.seconds,
-        diverged=not all(math.isfinite(v) for v in sgd.losses + manual.losses))
+        diverged=not all(math.isfinite(v) for v in sgd.losses + manual.losses),
+        val_correct=sgd.val_correct or [])
 
 
 def train_setting(cfg: Config, setting: Setting, data: PreparedData,
