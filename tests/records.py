@@ -53,7 +53,8 @@ def data(class_names=("car", "cat"), counts=None, size=4, n=3) -> DataSummary:
     return DataSummary(
         source="imagefolder", location="/data/cifar10-jpg", n_files=1200,
         fingerprint="abcd", file_types=[".jpg"], n_train=sum(counts["train"]),
-        n_val=sum(counts["val"]), n_test=sum(counts["test"]), counts=counts, class_names=list(class_names),
+        n_val=sum(counts["val"]), n_test=sum(counts["test"]), counts=counts,
+        class_names=list(class_names),
         mean=[0.5, 0.4, 0.3], std=[0.25, 0.2, 0.2],
         normalized_mean=[1e-17, -2e-17, 0.0], normalized_std=[1.0, 1.0, 1.0],
         samples=[[[[[(17 * c + 5 * j + 3 * k + i) % 256 for i in range(size)]

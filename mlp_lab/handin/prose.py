@@ -20,6 +20,7 @@ PARTS = PROJECT_ROOT / "book" / "parts"
 REPORT = PROJECT_ROOT / "report.qmd"
 EQUATION = re.compile(r"\n\$\$[ \t]*\{#(eq-[\w-]+)\}")
 CHUNK = re.compile(r"^```\{python\}", re.MULTILINE)
+HEADING_ID = re.compile(r"^(#+ .*?)[ \t]*\{#[\w-]+\}[ \t]*$", re.MULTILINE)
 
 
 class ProseError(ValueError):
@@ -40,6 +41,7 @@ def section(partial: str, heading: str | None = None) -> str:
     """The text of ``book/parts/_<partial>.qmd`` (or of its ``## heading``
     section, heading excluded) up to the first code chunk."""
     text = (PARTS / f"_{partial}.qmd").read_text(encoding="utf-8")
+    text = HEADING_ID.sub(r"\1", text)  # "## Model selection {#sec-rule}": no id
     if heading is not None:
         parts = re.split(r"^## (.+?)[ \t]*$", text, flags=re.MULTILINE)
         titles = dict(zip(parts[1::2], parts[2::2]))
