@@ -11,7 +11,7 @@ from mlp_lab.book import effects as E
 from mlp_lab.config import Config
 
 S, C = records.setting, records.correct
-EQ, LT = "\U0001d45d\u00a0=\u00a0", "\U0001d45d\u00a0<\u00a0"  # italic p, no break
+EQ, LT = "\U0001d45d = ", "\U0001d45d < "  # the math italic p
 
 
 @pytest.fixture

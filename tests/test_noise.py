@@ -78,7 +78,7 @@ def test_a_lead_within_chance(two):
         "Model 2 leads Model 1 by 1.3 percentage points, with a paired standard "
         "error of 0.7 points: 29 validation images are right only for Model 2 and "
         "16 only for Model 1, and McNemar's test gives "
-        "\U0001d45d\u00a0=\u00a00.072: this validation "
+        "\U0001d45d = 0.072: this validation "
         "split cannot tell the two apart, and either would be a fair choice.")
 
 
@@ -87,7 +87,7 @@ def test_a_clear_lead_is_called_one(two):
     two.settings[1].val_acc = 0.96
     assert noise.separable(two) is True
     assert noise.lead_sentence(two).endswith(
-        "McNemar's test gives \U0001d45d\u00a0<\u00a00.001, so the lead is "
+        "McNemar's test gives \U0001d45d < 0.001, so the lead is "
         "unlikely to be chance.")
     single = records.results([S(), records.diverged()])
     assert noise.separable(single) is None

@@ -100,15 +100,16 @@ def ranked(res: Results) -> list[int]:
     return sorted(ok, key=lambda i: (-res.settings[i].val_acc, i))
 
 
-P = "\U0001d45d"  # the math italic p of the prose's $p$, in plain text
-NBSP = "\u00a0"  # 'p = 0.07' is never broken across lines
+# The math italic p of the prose's $p$, in plain text (an inline value cannot
+# carry math; nor a no-break space, which Quarto would show as \xa0).
+P = "\U0001d45d"
 
 
 def p_words(p: float) -> str:
     """'𝑝 = 0.072', '𝑝 = 0.13', '𝑝 < 0.001' (two significant digits)."""
     if p < 0.001:
-        return f"{P}{NBSP}<{NBSP}0.001"
-    return f"{P}{NBSP}={NBSP}{p:.2g}" if p < 0.1 else f"{P}{NBSP}={NBSP}{p:.2f}"
+        return f"{P} < 0.001"
+    return f"{P} = {p:.2g}" if p < 0.1 else f"{P} = {p:.2f}"
 
 
 def separable(res: Results) -> bool | None:
