@@ -72,7 +72,7 @@ def test_why_the_selected_setting_wins(five):
     assert E.why_selected_sentence(five) == (
         "Model 4 has the highest validation accuracy, 91.8%, 1.3 percentage points "
         "above Model 3; it uses momentum, which raised the validation accuracy in "
-        "every pair that isolates it.")
+        "both pairs that isolate it (beyond chance in one).")
     none = records.results([records.diverged()])
     assert E.why_selected_sentence(none) == (
         "Every setting diverged, so none was selected.")

@@ -71,7 +71,8 @@ def test_sentences_of_a_normal_render(five):
     assert N.selection_sentence(five) == (
         "Validation accuracy selected Model 4: 97.7% training, 91.8% validation "
         "and 91.65% test accuracy (1,833 of the 2,000 test images right).")
-    assert N.lowest_loss_sentence(five, f) == "the lowest is that of Model 3, 0.0584"
+    # final losses to the decimals of the results table (the original report's)
+    assert N.lowest_loss_sentence(five, f) == "the lowest is that of Model 3, 0.058"
     assert N.divergence_sentence(five) == (
         "No setting diverged: no training loss became NaN or infinite.")
     assert G.momentum_step_sentence(five) == (
@@ -106,8 +107,8 @@ def test_accuracy_and_loss_that_disagree_are_discussed(five):
     f = N.findings(five)
     assert G.fit_disagreement_sentence(five, f) == (
         "Model 4 classifies more training images correctly than Model 3 (97.7% "
-        "against 96.5%) yet ends with the higher training loss (0.0841 against "
-        "0.0584): the cross-entropy also penalizes right answers given without "
+        "against 96.5%) yet ends with the higher training loss (0.084 against "
+        "0.058): the cross-entropy also penalizes right answers given without "
         "confidence, and smaller weights likely make the predictions less "
         "confident.")
     five.settings[3].train_acc = 0.96
@@ -118,7 +119,7 @@ def test_stability_and_the_effective_step(five):
     f = N.findings(five)
     assert G.stability_sentence(five, f) == (
         "The training loss of Model 5 rose again in epochs 18\u201320 and "
-        "26\u201328 and ended at 0.1339, above its lowest value, 0.1246 (epoch "
+        "26\u201328 and ended at 0.134, above its lowest value, 0.125 (epoch "
         "25): its training is unstable. Its curve is also the roughest of the "
         "five.")
     assert G.steps_sentence(five, f) == (

@@ -15,6 +15,7 @@ from ..results import Results
 from .effects import effective_step, steps_phrase
 from .fmt import count, decimal, num, pct
 from .narrative import Findings, epoch_ranges
+from .original import loss_text
 
 
 def momentum_step_sentence(res: Results) -> str:
@@ -77,7 +78,8 @@ def fit_disagreement_sentence(res: Results, f: Findings) -> str:
             return (f"{model_name(hi)} classifies more training images correctly "
                     f"than {model_name(lo)} ({pct(s[hi].train_acc)} against "
                     f"{pct(s[lo].train_acc)}) yet ends with the higher training "
-                    f"loss ({num(s[hi].final_loss)} against {num(s[lo].final_loss)}"
+                    f"loss ({loss_text(res, s[hi].final_loss)} against "
+                    f"{loss_text(res, s[lo].final_loss)}"
                     "): the cross-entropy also penalizes right answers given "
                     "without confidence, and smaller weights likely make the "
                     "predictions less confident.")
@@ -102,9 +104,10 @@ def stability_sentence(res: Results, f: Findings) -> str:
     for i, epochs in f.rises.items():
         losses = res.settings[i].train_loss_sgd
         low = min(range(len(losses)), key=losses.__getitem__)
-        end = (f"ended at {num(losses[-1])}, above its lowest value, "
-               f"{num(losses[low])} (epoch {low + 1})" if low < len(losses) - 1
-               else f"still ended at its lowest value, {num(losses[-1])}")
+        end = (f"ended at {loss_text(res, losses[-1])}, above its lowest value, "
+               f"{loss_text(res, losses[low])} (epoch {low + 1})"
+               if low < len(losses) - 1 else
+               f"still ended at its lowest value, {loss_text(res, losses[-1])}")
         out.append(f"The training loss of {model_name(i)} rose again in "
                    f"{epoch_ranges(epochs)} and {end}: its training is unstable.")
     if not out:

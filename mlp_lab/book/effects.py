@@ -108,20 +108,35 @@ def effect_sentence(res: Results, factor: str) -> str:
             f"{each}{f'; {verdict}' if verdict else ''}.")
 
 
+def _each_pair(res: Results, factor: str) -> str:
+    """'both pairs that isolate it (beyond chance in one)': the pairs of
+    ``factor`` and how many of their changes McNemar's test finds real."""
+    found = effects(res, factor)
+    tests = [paired(res, j, i) for i, j, _ in found]
+    where = ("the one pair that isolates it" if len(found) == 1 else
+             "both pairs that isolate it" if len(found) == 2 else
+             f"all {count(len(found))} pairs that isolate it")
+    if any(t is None for t in tests):
+        return where
+    real = sum(t.real for t in tests)
+    chance = ("beyond chance" if real == len(found) else "within chance" if not real
+              else f"beyond chance in {count(real)}")
+    return f"{where} ({chance})"
+
+
 def why_selected_sentence(res: Results) -> str:
     """Why the selected setting won: the rule, its margin, and the factors it
     uses that raised the validation accuracy in every pair isolating them."""
     if res.best is None:
         return "Every setting diverged, so none was selected."
     i, s = res.best.index, res.settings[res.best.index]
-    helped = [NAMES[f] for f in ("momentum", "weight_decay") if getattr(s, f) > 0
+    helped = [f for f in ("momentum", "weight_decay") if getattr(s, f) > 0
               and (found := effects(res, f)) and all(d > 0 for *_, d in found)]
     top = ranked(res)
     margin = (f", {points(s.val_acc - res.settings[top[1]].val_acc)} above "
               f"{model_name(top[1])}" if len(top) > 1 else "")
-    reason = (f"; it uses {' and '.join(helped)}, which raised the validation "
-              "accuracy in every pair that isolates "
-              f"{'it' if len(helped) == 1 else 'them'}" if helped else "")
+    reason = "".join(f"; it uses {NAMES[f]}, which raised the validation accuracy "
+                     f"in {_each_pair(res, f)}" for f in helped)
     return (f"{model_name(i)} has the highest validation accuracy, "
             f"{pct(s.val_acc)}{margin}{reason}.")
 

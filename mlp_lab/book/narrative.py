@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from ..config import model_name
 from ..results import Results
 from .effects import models, pairs_differing_only_in
-from .fmt import count, num, pct
+from .fmt import count, pct
+from .original import loss_text
 
 # ------------------------------------------------------------ loss curves
 
@@ -159,7 +160,7 @@ def lowest_loss_sentence(res: Results, f: Findings) -> str:
     if f.lowest_loss is None:
         return "every setting diverged, so none has a final training loss"
     return (f"the lowest is that of {model_name(f.lowest_loss)}, "
-            f"{num(res.settings[f.lowest_loss].final_loss)}")
+            f"{loss_text(res, res.settings[f.lowest_loss].final_loss)}")
 
 
 def symmetry(rates: tuple[float, float], tolerance: float = 0.25) -> str:

@@ -133,6 +133,11 @@ def loss_decimals(ref: Reference | None, digits: int = 4) -> int:
     return exact_decimals(given, 6) if given else digits
 
 
+def loss_text(res: Results, x: float) -> str:
+    """A final loss in prose, to the decimals the results table prints it."""
+    return f"{x:.{loss_decimals(reference_for(res.config))}f}"
+
+
 def results_table(res: Results) -> pd.DataFrame:
     """The one results table: per setting, its hyper-parameters, final
     training loss, training and validation accuracy (the torch.optim.SGD
