@@ -33,7 +33,7 @@ from .download import fetch_cifar
 from .errors import DataError
 from .images import (batches, channel_stats, class_indices, normalize, open_datasets,
                      prepare, split_indices)
-from .sources import cifar_dir, data_root, folder_listing, source_key
+from .sources import cifar_dir, data_root, file_types, folder_listing, source_key
 from .threads import pinned
 
 __all__ = ["DataError", "PreparedData", "channel_stats", "data_root", "load_cached",
@@ -141,7 +141,8 @@ def _build(cfg: Config, root: Path | None) -> dict:
         listing = folder_listing(cfg, root)  # names a missing or empty folder
         sets = open_datasets(root, cfg.image_size)
         prov = {"source": "imagefolder", "location": str(root),
-                "n_files": sum(len(v) for v in listing.values())}
+                "n_files": sum(len(v) for v in listing.values()),
+                "file_types": file_types(listing)}
     else:
         url = fetch_cifar(cifar_dir())  # every file's MD5 checked before reading
         sets = open_datasets(None, cfg.image_size, str(cifar_dir()))

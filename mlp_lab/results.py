@@ -26,7 +26,7 @@ from .device import device_type
 from .errors import ConfigError
 from .sources import source_key
 
-RECORD_FORMAT = 2  # bump when the record's layout changes
+RECORD_FORMAT = 3  # bump when the record's layout changes
 
 
 @dataclass
@@ -38,7 +38,11 @@ class SettingResult:
     selection and the tables use; ``*_manual`` are measured on the manual
     model. ``max_abs_diff_*`` compare the two trainers; ``..._textbook`` is the
     largest difference between the textbook update's final parameters and the
-    ``torch.optim.SGD`` model's after the same training."""
+    ``torch.optim.SGD`` model's after the same training. ``val_correct`` holds,
+    for each validation image in validation order, 1 where the
+    ``torch.optim.SGD`` model classifies it correctly, else 0 (its mean is
+    ``val_acc``): two settings scored on the same images are compared image
+    by image (a paired comparison)."""
 
     lr: float
     momentum: float
@@ -56,6 +60,7 @@ class SettingResult:
     seconds_sgd: float
     seconds_manual: float
     diverged: bool
+    val_correct: list[int] = field(default_factory=list)
     from_cache: bool = field(default=False, compare=False)
 
     @property
@@ -94,6 +99,7 @@ class DataSummary:
     normalized_std: list[float]
     samples: list                   # (2, n, 3, S, S) uint8: first n per class
     cache_file: str = ""
+    file_types: list[str] = field(default_factory=list)  # ".jpg", ... ([]: download)
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,13 @@ def folder_listing(cfg: Config, root: Path) -> dict[str, list[tuple[str, int]]]:
             for split in ("train", "test")}
 
 
+def file_types(listing: dict[str, list[tuple[str, int]]]) -> list[str]:
+    """The image files' suffixes in ``listing`` (lower case, sorted): whether
+    a copy is JPEG (lossy) or lossless, as the report says."""
+    return sorted({os.path.splitext(p)[1].lower()
+                   for items in listing.values() for p, _ in items})
+
+
 def _stat_key(listing: dict[str, list[tuple[str, int]]]) -> str:
     h = hashlib.sha256()
     for split, items in listing.items():

@@ -32,8 +32,8 @@ from .models import make_model
 from .results import SettingResult
 from .threads import pinned
 from .timing import timed
-from .trainers import (accuracy, default_device, sgd_optimizer, sgd_update,
-                       textbook_update, train, train_manual_update)
+from .trainers import (accuracy, default_device, predict, sgd_optimizer,
+                       sgd_update, textbook_update, train, train_manual_update)
 
 Progress = Callable[[str, int], AbstractContextManager]
 
@@ -87,6 +87,7 @@ class Trained:
     val_curve: list[float] | None = None
     train_acc: float | None = None
     val_acc: float | None = None
+    val_correct: list[int] | None = None  # SGD: 1/0 per validation image
 
 
 def train_one(cfg: Config, setting: Setting, trainer: str, data: PreparedData,
@@ -133,9 +134,14 @@ def _train_one(cfg: Config, setting: Setting, trainer: str, data: PreparedData,
                                 loaders["train"], on_epoch, update)
     if trainer == "textbook":
         return Trained(losses, seconds, _cpu_state(model))
-    return Trained(losses, seconds, _cpu_state(model),
-                   val_curve if trainer == "sgd" else None,
-                   accuracy(model, loaders["train"]), accuracy(model, loaders["val"]))
+    if trainer == "manual":
+        return Trained(losses, seconds, _cpu_state(model), None,
+                       accuracy(model, loaders["train"]),
+                       accuracy(model, loaders["val"]))
+    y, pred = predict(model, loaders["val"])
+    return Trained(losses, seconds, _cpu_state(model), val_curve,
+                   accuracy(model, loaders["train"]), accuracy(model, loaders["val"]),
+                   (y == pred).int().tolist())
 
 
 def _cpu_state(model: nn.Module) -> dict:
@@ -160,7 +166,8 @@ def setting_result(setting: Setting, sgd: Trained, manual: Trained,
         max_abs_diff_params_textbook=max_abs_diff(
             list(sgd.state.values()), list(textbook.state.values())),
         seconds_sgd=sgd.seconds, seconds_manual=manual.seconds,
-        diverged=not all(math.isfinite(v) for v in sgd.losses + manual.losses))
+        diverged=not all(math.isfinite(v) for v in sgd.losses + manual.losses),
+        val_correct=sgd.val_correct or [])
 
 
 def train_setting(cfg: Config, setting: Setting, data: PreparedData,

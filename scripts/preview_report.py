@@ -5,8 +5,9 @@
 Executes report.qmd (the config of $MLP_LAB_CONFIG or the defaults), converts
 it with pandoc 3.9 to Typst and compiles it with Typst 0.15
 (mlp_lab.book.typeset), then writes _preview/report.pdf, one PNG per page
-(page-1.png ...) and prints the page count and each page's blank fraction
-(mlp_lab.book.pages). An approximation of `make report`'s PDF: see
+(page-1.png ...), the Typst source and the body as Markdown with its values
+(report.typ, report.md), and prints the page count and each page's blank
+fraction (mlp_lab.book.pages). An approximation of `make report`'s PDF: see
 typeset's docstring for what it reproduces.
 """
 

@@ -15,10 +15,21 @@ from mlp_lab.config import Config, Setting
 from mlp_lab.results import BestModel, DataSummary, Environment, Results, SettingResult
 
 
+def correct(n: int, k: int, start: int = 0) -> list[int]:
+    """Per-image correctness of ``n`` validation images: ``k`` right, the
+    images ``start``, ``start + 1``, ... (wrapping around). Two settings'
+    windows overlap as far as their starts allow: the paired comparison's
+    b and c follow from the starts."""
+    right = {(start + j) % n for j in range(k)}
+    return [int(i in right) for i in range(n)]
+
+
 def setting(lr=0.01, momentum=0.0, weight_decay=0.0, train_acc=0.9, val_acc=0.88,
             losses=(0.69, 0.5, 0.4), diff=0.0, diverged=False,
-            val_curve=None) -> SettingResult:
-    """One setting's outcome; ``diff`` is the trainers' largest difference."""
+            val_curve=None, val_correct=None) -> SettingResult:
+    """One setting's outcome; ``diff`` is the trainers' largest difference.
+    Without ``val_correct``, :func:`results` fills it in: the first
+    round(val_acc * n) validation images right."""
     losses = list(losses)
     return SettingResult(
         lr=lr, momentum=momentum, weight_decay=weight_decay,
@@ -27,7 +38,7 @@ def setting(lr=0.01, momentum=0.0, weight_decay=0.0, train_acc=0.9, val_acc=0.88
         train_acc=train_acc, val_acc=val_acc, train_acc_manual=train_acc,
         val_acc_manual=val_acc, max_abs_diff_loss=diff, max_abs_diff_params=diff,
         max_abs_diff_params_textbook=4.4e-16, seconds_sgd=1.0, seconds_manual=1.5,
-        diverged=diverged)
+        diverged=diverged, val_correct=list(val_correct or []))
 
 
 def diverged(lr=10.0, epoch=2) -> SettingResult:
@@ -41,8 +52,9 @@ def data(class_names=("car", "cat"), counts=None, size=4, n=3) -> DataSummary:
     counts = counts or {"train": [450, 450], "val": [50, 50], "test": [100, 100]}
     return DataSummary(
         source="imagefolder", location="/data/cifar10-jpg", n_files=1200,
-        fingerprint="abcd", n_train=sum(counts["train"]), n_val=sum(counts["val"]),
-        n_test=sum(counts["test"]), counts=counts, class_names=list(class_names),
+        fingerprint="abcd", file_types=[".jpg"], n_train=sum(counts["train"]),
+        n_val=sum(counts["val"]), n_test=sum(counts["test"]), counts=counts,
+        class_names=list(class_names),
         mean=[0.5, 0.4, 0.3], std=[0.25, 0.2, 0.2],
         normalized_mean=[1e-17, -2e-17, 0.0], normalized_std=[1.0, 1.0, 1.0],
         samples=[[[[[(17 * c + 5 * j + 3 * k + i) % 256 for i in range(size)]
@@ -63,6 +75,10 @@ def results(settings=None, confusion=((90, 10), (30, 70)), best="auto",
     best is chosen as experiments does (highest validation accuracy, first on
     ties, diverged never) unless given."""
     settings = settings if settings is not None else [setting()]
+    d = data(**data_kw)
+    for s in settings:
+        if not s.val_correct and not s.diverged:
+            s.val_correct = correct(d.n_val, round(s.val_acc * d.n_val))
     if best == "auto":
         ok = [i for i, s in enumerate(settings) if not s.diverged]
         best = max(ok, key=lambda i: (settings[i].val_acc, -i)) if ok else None
@@ -71,7 +87,7 @@ def results(settings=None, confusion=((90, 10), (30, 70)), best="auto",
         train_acc=settings[best].train_acc, val_acc=settings[best].val_acc)
     cfg = cfg or Config(epochs=len(settings[0].train_loss_sgd), settings=tuple(
         Setting(s.lr, s.momentum, s.weight_decay) for s in settings))
-    return Results(cfg, data(**data_kw), settings, b,
+    return Results(cfg, d, settings, b,
                    dataclasses.replace(ENV, device=device))
 
 

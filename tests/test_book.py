@@ -96,15 +96,15 @@ def test_chapter_executes_with_the_variant_config(chapter, variant_env):
     # the one sentence that names the original report's task, on purpose
     prose = re.sub(r"The original report trained .*?nothing to compare", "",
                    _inline_text(run))
-    for default in ("car", "cat", "16x16", "768"):
+    for default in ("car", "cat", "16x16", "16\u00d716", "768"):
         assert not re.search(rf"\b{default}\b", prose), (chapter, default, prose)
     if chapter == REPORT:  # the hand-in: its written prose names no default either
         written = bookcheck._prose(_source(REPORT))
-        for default in ("car", "cat", "16x16", "768"):
+        for default in ("car", "cat", "16x16", "16\u00d716", "768"):
             assert not re.search(rf"\b{default}\b", written), default
     if chapter in ("book/results.qmd", REPORT):
-        assert ("Model 3 (lr=10, momentum=0, weight_decay=0) diverged (its training "
-                "loss became NaN in epoch 1 of 1") in prose
+        assert ("Model 3 (learning rate 10, momentum 0, weight decay 0) diverged "
+                "(its training loss became NaN in epoch 1 of 1") in prose
         assert "validation accuracy was Model 3" not in prose
     if chapter == REPORT:  # stated once in full; referred to after that
         assert prose.count("The best setting by validation accuracy was") == 1
@@ -301,6 +301,31 @@ def test_every_equation_compiles_with_pandoc_39_and_typst_015(tmp_path):
                                             format="markdown"))
     with pytest.raises(Exception, match="unknown symbol modifier"):
         typst.compile(str(broken))  # the first real render's error
+
+
+def _caption_math(doc: str) -> list[str]:
+    """The TeX of the math in a document's figure and table captions."""
+    nb = bookcheck.read_chapter(PROJECT_ROOT / doc)
+    return [m for c in nb.cells if c.cell_type == "code"
+            for key, v in bookcheck.cell_options(c.source).items()
+            if key.endswith("-cap") for m in re.findall(r"\$([^$]+)\$", str(v))]
+
+
+def test_math_delimiters_are_set_tight():
+    """pandoc writes a bare |x| as escaped bars and \\big( as scaled
+    parentheses, which Typst sets with loose space around them (the TA's
+    "f^[l] ( z^[l] )" and "max| g |"): every bar pair is \\left| \\right|,
+    and no delimiter is \\big."""
+    pypandoc = pytest.importorskip("pypandoc")
+    spans = sorted({m for doc in DOCUMENTS for m in
+                    bookcheck.math_spans(_source(doc)) + _caption_math(doc)})
+    assert any("g^{\\mathrm{fd}}" in m for m in spans)  # the captions' math too
+    typst = pypandoc.convert_text("\n\n".join(f"${m}$" for m in spans), "typst",
+                                  format="markdown")
+    assert "\\|" not in typst and "#scale(" not in typst, typst
+    loose = pypandoc.convert_text("$f\\big(z\\big) + |g|$", "typst",
+                                  format="markdown")
+    assert "\\|" in loose and "#scale(" in loose  # what the check looks for
 
 
 QUARTO_YML = yaml.safe_load((PROJECT_ROOT / "_quarto.yml").read_text())

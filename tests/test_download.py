@@ -27,7 +27,7 @@ from torchvision.datasets import CIFAR10
 from cifar_archive import (ARCHIVE, CLASSES, FOLDER, ArchiveServer, batch_files,
                            make_images, write_archive, write_png_tree)
 from mlp_lab import cache
-from mlp_lab.book.narrative import reproducibility_sentence
+from mlp_lab.book.datatext import reproducibility_sentence
 from mlp_lab.config import Config
 from mlp_lab.data import DataError, load_data
 from mlp_lab.results import Results
@@ -159,8 +159,8 @@ def test_cli_downloads_checks_and_trains_with_no_mlp_lab_data(
     assert record["data"]["fingerprint"] == fingerprint(synthetic.images)
     assert record["env"]["device"] == "cpu"
     said = reproducibility_sentence(Results.from_dict(record), "small.toml")
-    for shown in ("torchvision-cifar10", server.url(ARCHIVE), fingerprint(
-            synthetic.images)):
+    for shown in ("the canonical CIFAR-10 files, downloaded by torchvision",
+                  server.url(ARCHIVE), fingerprint(synthetic.images)):
         assert shown in said, said  # what the report prints
     # the second process found the files checked, and neither fetched nor wrote
     assert {p: p.stat().st_mtime_ns for p in (copy / "data").rglob("*")} == downloaded

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mlp_lab.book import narrative
+from mlp_lab.book import fmt, narrative
 from mlp_lab.config import EXECUTION_FIELDS, Config, Setting
 from mlp_lab.data import load_data
 from mlp_lab.experiments import run, select_best
@@ -173,6 +173,19 @@ def test_accuracies_are_those_of_the_cached_weights_on_each_split(hard, cache_di
     assert [s.val_acc_per_epoch[-1] for s in res.settings] == val
 
 
+def test_val_correct_is_each_validation_image_right_or_wrong(hard, cache_dir):
+    """The per-image record the paired comparison of (g) reads: 1 where the
+    SGD model's prediction is right, in validation order; its mean is the
+    validation accuracy, and settings differ image by image."""
+    res = run(hard)
+    data, states = load_data(hard), cached_states(cache_dir)
+    for s in res.settings:
+        y, pred = predictions(states[(s.lr, s.momentum, s.weight_decay)], data, "val")
+        assert s.val_correct == [int(a == b) for a, b in zip(y, pred)]
+        assert sum(s.val_correct) / len(s.val_correct) == s.val_acc
+    assert len({tuple(s.val_correct) for s in res.settings}) > 1
+
+
 def test_best_is_the_first_argmax_of_validation_accuracy(hard, cache_dir):
     res = run(hard)
     val = split_accuracies(res, hard, cache_dir, "val")
@@ -210,10 +223,11 @@ def test_best_model_is_tested_on_the_test_split_rows_true(hard, cache_dir):
     assert load_record(hard).to_dict() == res.to_dict()
     car, cat = hard.class_names
     assert narrative.confusion_sentence(res).startswith(
-        f"{expected[0][1]} test images of class {car} were taken for {cat} "
-        f"({expected[0][1] / sum(expected[0]):.1%} of that class) and "
-        f"{expected[1][0]} of class {cat} for {car} "
-        f"({expected[1][0] / sum(expected[1]):.1%})")
+        f"Of the {fmt.count(sum(expected[0]))} {car} test images, "
+        f"{fmt.count(expected[0][1])} were taken for {cat} "
+        f"({fmt.pct(expected[0][1] / sum(expected[0]))}), and of the "
+        f"{fmt.count(sum(expected[1]))} {cat} images, {fmt.count(expected[1][0])} "
+        f"for {car} ({fmt.pct(expected[1][0] / sum(expected[1]))})")
 
 
 def test_data_summary_describes_the_splits_read_from_the_tree(hard):
@@ -226,6 +240,7 @@ def test_data_summary_describes_the_splits_read_from_the_tree(hard):
     assert (d.n_train, d.n_val, d.n_test) == tuple(
         sum(d.counts[s]) for s in ("train", "val", "test")) == (60, 20, 40)
     assert d.n_files == sum(train_files) + d.n_test
+    assert d.file_types == [".png"]  # the tree's files: lossless, not JPEG
     # statistics and samples are the training split's
     data = load_data(hard)
     train = data.images["train"].to(torch.float64) / 255
@@ -526,7 +541,7 @@ def test_a_setting_carries_each_models_own_accuracies_and_the_textbook_drift():
     training, not the SGD model's, and measures the textbook drift against
     the SGD model's parameters."""
     w = torch.zeros(3, dtype=torch.float64)
-    sgd = Trained([0.5, 0.4], 1.0, {"w": w}, [0.7, 0.8], 0.9, 0.8)
+    sgd = Trained([0.5, 0.4], 1.0, {"w": w}, [0.7, 0.8], 0.9, 0.8, [1, 0, 1])
     manual = Trained([0.5, 0.4], 1.0, {"w": w.clone()}, None, 0.91, 0.81)
     drifted = w + torch.tensor([0, 2e-16, 0], dtype=w.dtype)
     textbook = Trained([0.5, 0.4], 1.0, {"w": drifted})
@@ -534,3 +549,4 @@ def test_a_setting_carries_each_models_own_accuracies_and_the_textbook_drift():
     assert (r.train_acc, r.val_acc) == (0.9, 0.8)
     assert (r.train_acc_manual, r.val_acc_manual) == (0.91, 0.81)
     assert r.identical and r.max_abs_diff_params_textbook == 2e-16
+    assert r.val_correct == [1, 0, 1]  # the SGD model's, image by image

@@ -63,3 +63,30 @@ def test_units_in_headers_choose_the_decimals():
 
 def test_row_name_never_wraps():
     assert fmt.row_name(0) == "Model\u00a01"
+
+
+@pytest.mark.parametrize("x, text", [
+    (0.9165, "91.65%"),  # 1833/2000: the float 91.65 would round down to "91.6"
+    (1833 / 2000, "91.65%"), (0.918, "91.8%"), (0.97677777, "97.7%"),
+    (0.5, "50.0%"), (0.125, "12.5%"), (0.12345, "12.3%")])
+def test_percent_is_honest_about_its_rounding(x, text):
+    assert fmt.pct(x) == text
+
+
+def test_prose_numbers():
+    assert fmt.signed(-0.5) == "\u22120.5" and fmt.signed(1.7) == "+1.7"
+    assert fmt.decimal(-8.25, 1) == "\u22128.2" and fmt.decimal(6.04) == "6.0"
+    assert fmt.points(0.013) == "1.3 percentage points"
+    assert fmt.points(0.013, full=False) == "1.3 points"
+    assert [fmt.count(n) for n in (0, 5, 10, 11, 1000, 12000)] == [
+        "zero", "five", "ten", "11", "1,000", "12,000"]
+    assert fmt.capital("five settings") == "Five settings"
+    assert fmt.size(16) == "16\u00d716"
+
+
+@pytest.mark.parametrize("x, text", [
+    (1e-5, "10\u207b\u2075"), (1e-3, "10\u207b\u00b3"),
+    (1.1e-6, "1.1 \u00d7 10\u207b\u2076"), (2.5e-16, "2.5 \u00d7 10\u207b\u00b9\u2076"),
+    (0.0, "0"), (-3e-4, "\u22123.0 \u00d7 10\u207b\u2074")])
+def test_tiny_numbers_in_prose_are_powers_of_ten(x, text):
+    assert fmt.power(x) == text

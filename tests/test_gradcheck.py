@@ -99,3 +99,22 @@ def test_sampled_check_on_the_part_b_mlp():
     assert (table["max_rel_error"] < 1e-4).all()  # cs231n: fine near ReLU kinks
     again = gradcheck(model, loss_fn, k=20, seed=0)
     assert table.equals(again)
+
+
+def test_the_check_table_says_where_its_worst_error_falls():
+    """The detail columns the report's explanation reads: the |gradient| of
+    the entry with the worst relative error, and the largest absolute error
+    of any checked entry, which bounds that entry's: |a - n| = rel (|a| + |n|)
+    with n close to a."""
+    from mlp_lab.gradcheck import DETAIL, check_table
+
+    table = check_table((6, 4, 2))
+    assert set(DETAIL) <= set(table.columns)
+    for _, row in table.iterrows():
+        at_worst = row["vs finite diff."] * 2 * row["gradient at worst"]
+        assert 0 < row["gradient at worst"]
+        assert at_worst <= row["absolute error"] * 1.001
+    # the ReLU loss is piecewise quadratic in each parameter: its centred
+    # differences carry rounding only
+    relu = table[table["activation"] == "relu"]["absolute error"]
+    assert (relu < 1e-9).all(), relu

@@ -15,7 +15,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "mlp_lab"
 # The reporting layer: works on the results record, imports no torch.
-REPORTING = ("book.fmt", "book.effects", "book.narrative", "book.original",
+REPORTING = ("book.fmt", "book.noise", "book.effects", "book.narrative",
+             "book.comments", "book.checktext", "book.datatext", "book.original",
+             "book.compare",
              "book.speedtext", "book.tables", "book.plots", "book.report",
              "book.places", "book.pages")
 ENTRY_POINTS = ("cli", "__main__")
@@ -77,8 +79,9 @@ def test_the_reporting_layer_imports_no_torch_and_no_benchmark_code(module):
     assert not [m for m in ours if part(m) == "speed"]
     # only what is torch-free itself, or (report) the fallback when no record
     torch_free = {"config", "errors", "cache", "sources", "results", "timing"}
-    allowed = torch_free | {f"book.{m}" for m in ("fmt", "effects", "narrative",
-                                                  "places")} | (
+    allowed = torch_free | {f"book.{m}" for m in (
+        "fmt", "noise", "effects", "narrative", "checktext", "datatext", "original",
+        "places")} | (
         {"experiments"} if module == "book.report" else set())
     assert ours <= allowed, ours - allowed
 
@@ -121,13 +124,18 @@ from mlp_lab.results import save_record
 save_record(load_config(), records.results(
     [records.setting(), records.setting(momentum=0.9, val_acc=0.91)],
     cfg=load_config(), device=device_type()))
-from mlp_lab.book import fmt, narrative, original, plots, report, speedtext, tables
+from mlp_lab.book import (checktext, comments, compare, datatext, effects, fmt,
+                          noise, original, plots, report, speedtext, tables)
 C, R, F = report.setup()
 assert R.best.index == 1, R.best
 fmt.markdown_table(original.results_table(R))
-original.reference_sentence(R)
+compare.departures_sentence(R)
+noise.lead_sentence(R)
+effects.effect_sentence(R, "momentum")
+checktext.drift_sentence(R)
+datatext.reproducibility_sentence(R, "defaults")
 fmt.markdown_table(tables.equality_table(R))
-narrative.overfitting_sentence(R, F)
+comments.stability_sentence(R, F)
 plots.accuracy_bars(R).savefig({str(tmp_path / "a.png")!r})
 plots.normalized_grid(R.data)
 speedtext.speedup_sentence(report.benchmark())

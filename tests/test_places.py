@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import records
-from mlp_lab.book import fmt, narrative, places, report, tables
+from mlp_lab.book import datatext, fmt, places, report, tables
 from mlp_lab.cache import PROJECT_ROOT
 from mlp_lab.config import Config
 
@@ -65,13 +65,13 @@ def test_reproducibility_record_prints_no_absolute_path(tmp_path, monkeypatch):
     source = report.config_source()
     assert source == "\N{HORIZONTAL ELLIPSIS}/my.toml"
     printed = " ".join([
-        narrative.reproducibility_sentence(res, source),
+        datatext.reproducibility_sentence(res, source),
         tables.environment_table(res, "1.10.17", source).to_string(),
         fmt.config_toml(res.config).data])
     assert not _machine_folders(printed, data, config, tmp_path)
     assert "\N{HORIZONTAL ELLIPSIS}/cifar10-jpg" in printed
-    assert f"{res.data.n_files} files, content fingerprint {res.data.fingerprint}" \
-        in printed
+    assert (f"{fmt.count(res.data.n_files)} JPEG files; fingerprint of their "
+            f"contents {res.data.fingerprint}") in printed
 
 
 def test_a_config_inside_the_project_is_shown_relative_to_it(monkeypatch):

@@ -127,3 +127,37 @@ def test_for_profile_keeps_or_drops_conditional_divs():
     shown = bookcheck.for_profile(text, "report")
     assert "report only" in shown and "book only" not in shown
     assert ":::" not in shown and shown.startswith("a") and shown.endswith("z\n")
+
+
+def _prose(built) -> str:
+    """The report's running text before its reproducibility paragraph, one
+    paragraph a line (no tables, figures or display math)."""
+    body = built["source"].with_suffix(".md").read_text(encoding="utf-8")
+    text = typeset.prose(body).split("Reproducibility")[0]
+    return re.sub(r"^- ", "", text, flags=re.MULTILINE)  # list items' bullets
+
+
+def test_report_prose_reads_as_a_report_not_as_program_output(built):
+    """The TA's second-round marks that a scan can find: a sentence opening
+    with a numeral, code written as plain text, setting labels and image
+    sizes in code form, hyphens for minus signs, "cpu", doubled parentheses,
+    "converged" for "did not diverge", an overclaiming heading."""
+    prose = _prose(built)
+    sentences = re.split(r"(?<=[.!?])\s+|\n+", prose)
+    assert not [s for s in sentences if re.match(r"[\d\u2212-]", s)]
+    # torch.optim.SGD always in code font
+    body = built["source"].with_suffix(".md").read_text(encoding="utf-8")
+    assert not re.findall(r"(?<!`)torch\.optim\.SGD", body.split("# Reproduc")[0])
+    for pattern in (r"\b(?:lr|momentum|weight_decay)=\d", r"\b\d+x\d+\b",
+                    r"\s-\d", r"\bcpu\b", r"\)\s+\(", r"\bconverged\b",
+                    r"Proof of equality", r"\b\d+ of \d+\b", r"published results",
+                    r"sqrt\(", r"another group"):
+        assert not re.findall(pattern, prose), pattern
+
+
+def test_report_says_which_points_it_means(built):
+    """A difference of two percentages is in percentage points: the first
+    "points" of a sentence says so."""
+    for sentence in re.split(r"(?<=[.!?])\s+", _prose(built)):
+        first = re.search(r"\b(percentage )?points\b", sentence)
+        assert first is None or first.group(1), sentence

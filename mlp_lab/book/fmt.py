@@ -20,14 +20,58 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def pct(x: float, digits: int = 1) -> str:
-    """0.9172 -> '91.7%'."""
-    return f"{100 * x:.{digits}f}%"
+MINUS = "\u2212"  # a true minus sign: "-0.5" in prose reads as a hyphen
+WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+         "nine", "ten")
 
 
-def points(x: float, digits: int = 1) -> str:
-    """A difference of two fractions in percentage points: 0.021 -> '2.1 points'."""
-    return f"{100 * x:.{digits}f} points"
+def percent_digits(x: float) -> int:
+    """Decimals of ``x`` (a fraction) in percent: one, or two where the percent
+    has exactly two (0.9165 is 91.65%: one decimal would round a tie, and the
+    float 91.65 rounds down to "91.6")."""
+    v = 100 * x
+    exact2 = abs(round(v, 2) - v) < 1e-9
+    return 2 if exact2 and abs(round(v, 1) - v) > 1e-9 else 1
+
+
+def pct(x: float, digits: int | None = None) -> str:
+    """0.918 -> '91.8%', 0.9165 -> '91.65%' (:func:`percent_digits`)."""
+    d = percent_digits(x) if digits is None else digits
+    return f"{100 * x:.{d}f}%"
+
+
+def signed(x: float, digits: int = 1) -> str:
+    """+1.7 or −0.5 (a true minus sign), for differences in prose."""
+    text = f"{x:+.{digits}f}"
+    return text.replace("-", MINUS)
+
+
+def decimal(x: float, digits: int = 1) -> str:
+    """A number in prose, with a true minus sign: -8.3 -> '−8.3'."""
+    return f"{x:.{digits}f}".replace("-", MINUS)
+
+
+def points(x: float, digits: int = 1, full: bool = True) -> str:
+    """A difference of two fractions in percentage points: 0.021 -> '2.1
+    percentage points' (``full``), or '2.1 points' once a sentence has said
+    which points."""
+    return f"{100 * x:.{digits}f} {'percentage points' if full else 'points'}"
+
+
+def count(n: int) -> str:
+    """A count in prose: words up to ten ("five"), digits with thousands
+    separators above ("1,000")."""
+    return WORDS[n] if 0 <= n < len(WORDS) else f"{n:,}"
+
+
+def capital(text: str) -> str:
+    """``text`` with its first letter capitalized (a sentence's start)."""
+    return text[:1].upper() + text[1:]
+
+
+def size(s: int) -> str:
+    """An image size: 16 -> '16×16'."""
+    return f"{s}\u00d7{s}"
 
 
 def num(x: float, digits: int = 4) -> str:
@@ -36,8 +80,24 @@ def num(x: float, digits: int = 4) -> str:
 
 
 def sci(x: float, digits: int = 1) -> str:
-    """A tiny error in scientific notation: 2.3e-16."""
+    """A tiny error in scientific notation, as tables print it: 2.3e-16."""
     return f"{x:.{digits}e}"
+
+
+SUPERSCRIPT = str.maketrans("0123456789-", "\u2070\u00b9\u00b2\u00b3\u2074"
+                            "\u2075\u2076\u2077\u2078\u2079\u207b")
+
+
+def power(x: float, digits: int = 1) -> str:
+    """A tiny number as prose prints it: 1.1 × 10⁻⁶; an exact power of ten as
+    10⁻⁵; zero as 0."""
+    if x == 0:
+        return "0"
+    mantissa, exponent = f"{x:.{digits}e}".split("e")
+    tens = "10" + str(int(exponent)).translate(SUPERSCRIPT)
+    if float(mantissa) == 1:
+        return tens
+    return f"{mantissa} \u00d7 {tens}".replace("-", MINUS)
 
 
 def seconds(x: float) -> str:

@@ -1,10 +1,13 @@
 """Statements of the report that depend on the outcome, decided by the numbers.
 
 Every sentence here is chosen by computed values (which model is best,
-whether momentum helps, whether errors are symmetric...), so the book's prose
-stays true when the data or the config change. The chapters call these
+whether momentum widened the gap, whether a loss curve rose again...), so the
+prose stays true when the data or the config change. The chapters call these
 functions instead of writing if/else in their inline expressions. Sentences
-are plain text: Quarto shows an inline value's Markdown escaped.
+are plain text: Quarto shows an inline value's Markdown escaped. The checks'
+sentences are in :mod:`~.checktext`, the data's in :mod:`~.datatext`, the
+factors' in :mod:`~.effects`, answer (g)'s comments on the training in
+:mod:`~.comments`, the comparison with a reference in :mod:`~.compare`.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from .. import cache
-from ..config import model_name, setting_label
+from ..config import model_name
 from ..results import Results
-from .effects import effective_step, pairs_differing_only_in, steps_sentence
-from .fmt import num, pct, points, sci
-from .places import shown_place
+from .effects import models, pairs_differing_only_in
+from .fmt import count, pct
+from .original import loss_text
+
+# ------------------------------------------------------------ loss curves
 
 
 def roughness(losses: list[float]) -> float:
@@ -46,6 +50,28 @@ def still_falling(losses: list[float], tail: float = 0.1,
     return (before - last) / before > threshold
 
 
+def late_rises(losses: list[float], start: float = 0.5) -> list[int]:
+    """The epochs (1-based) of the last ``1 - start`` of training in which the
+    mean training loss rose above the previous epoch's: a curve that should
+    fall goes back up, a sign of unstable training."""
+    first = max(2, math.floor(start * len(losses)) + 1)
+    return [e for e in range(first, len(losses) + 1)
+            if losses[e - 1] > losses[e - 2]]
+
+
+def epoch_ranges(epochs: list[int]) -> str:
+    """[18, 19, 20, 26, 27, 28] -> 'epochs 18–20 and 26–28'; [7] -> 'epoch 7'."""
+    runs: list[list[int]] = []
+    for e in epochs:
+        if runs and e == runs[-1][-1] + 1:
+            runs[-1].append(e)
+        else:
+            runs.append([e])
+    parts = [f"{r[0]}\u2013{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs]
+    words = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return ("epoch " if len(epochs) == 1 else "epochs ") + words
+
+
 @dataclass(frozen=True)
 class Findings:
     """Outcome-dependent facts the prose states (indices into the settings;
@@ -57,8 +83,8 @@ class Findings:
     noisiest: int | None            # roughest loss curve
     gap: dict[int, float]           # train minus validation accuracy
     roughness: dict[int, float]
+    rises: dict[int, list[int]]     # late epochs whose loss rose (unstable)
     momentum_pairs: list[tuple[int, int]]  # (without, with) momentum, else equal
-    momentum_gap_larger: bool | None  # train-val gap wider with momentum (pairs)
     decay_pairs: list[tuple[int, int]]  # (without, with) weight decay, else equal
     decay_still_falling: bool | None  # the decayed curves still fall at the end
 
@@ -69,168 +95,44 @@ def findings(res: Results) -> Findings:
     ok = [i for i, r in enumerate(s) if not r.diverged]
     gap = {i: s[i].train_acc - s[i].val_acc for i in ok}
     rough = {i: roughness(s[i].train_loss_sgd) for i in ok}
-    mom = pairs_differing_only_in(res, "momentum")
     decay = pairs_differing_only_in(res, "weight_decay")
     return Findings(
         n_diverged=len(s) - len(ok),
         lowest_loss=min(ok, key=lambda i: s[i].final_loss) if ok else None,
         largest_gap=max(ok, key=gap.get) if ok else None,
         noisiest=max(ok, key=rough.get) if ok else None,
-        gap=gap, roughness=rough, momentum_pairs=mom,
-        momentum_gap_larger=(sum(gap[j] - gap[i] for i, j in mom) > 0
-                             if mom else None),
+        gap=gap, roughness=rough,
+        rises={i: r for i in ok if (r := late_rises(s[i].train_loss_sgd))},
+        momentum_pairs=pairs_differing_only_in(res, "momentum"),
         decay_pairs=decay,
         decay_still_falling=(any(still_falling(s[j].train_loss_sgd)
                                  for _, j in decay) if decay else None))
 
 
+def setting_words(s) -> str:
+    """'learning rate 0.01, momentum 0.85, weight decay 0.01' (words break
+    between lines where 'momentum=0.85' would be hyphenated)."""
+    return (f"learning rate {s.lr:g}, momentum {s.momentum:g}, weight decay "
+            f"{s.weight_decay:g}")
+
+
 def describe(i: int | None, res: Results) -> str:
-    """'Model 4 (lr=0.01, momentum=0.85, weight_decay=0.01)', or 'no model'."""
+    """'Model 4 (learning rate 0.01, momentum 0.85, weight decay 0.01)'."""
     if i is None:
         return "no model"
-    return f"{model_name(i)} ({setting_label(res.settings[i])})"
-
-
-# ------------------------------------------------------------ trainers, checks
-
-def agreement_sentence(res: Results) -> str:
-    """In how many settings the two trainers agreed to the last bit."""
-    worst = max((max(s.max_abs_diff_loss, s.max_abs_diff_params)
-                 for s in res.settings), default=0.0)
-    return (f"The two trainers agreed exactly in {res.n_identical} of "
-            f"{len(res.settings)} settings (largest difference in any loss or "
-            f"parameter: {worst:g}).")
-
-
-def equality_sentence(res: Results) -> str:
-    """The verdict of the equality table."""
-    head = (f"The trainers are identical, to the last bit, in {res.n_identical} of "
-            f"{len(res.settings)} settings")
-    if res.all_identical:
-        return head + "."
-    return head + (": the others differ, which means the manual update no longer "
-                   "follows the step of PyTorch.")
-
-
-def accuracy_bars_note(res: Results) -> str:
-    """What the hatched bars of the accuracy figure show: the manual update's
-    model's own accuracies, and in how many settings they equal SGD's."""
-    same = sum(s.train_acc_manual == s.train_acc and s.val_acc_manual == s.val_acc
-               for s in res.settings)
-    return (f"the hatched bars are measured on the manual update's model, and "
-            f"equal the torch.optim.SGD model's in {same} of {len(res.settings)} "
-            "settings")
-
-
-def drift_sentence(res: Results) -> str:
-    """How far the textbook update p - lr*g ends from torch.optim.SGD after
-    the same training: the largest parameter difference over the settings."""
-    ok = [s for s in res.settings if not s.diverged]
-    if not ok:
-        return "No setting converged, so the textbook update was not compared."
-    drift = [s.max_abs_diff_params_textbook for s in ok]
-    if max(drift) == 0:
-        return ("Trained the same way, the textbook update p - lr*g happened to "
-                "end with exactly torch.optim.SGD's parameters in every setting "
-                "here.")
-    return (f"Trained the same way, the textbook update p - lr*g ends with "
-            f"parameters up to {sci(max(drift))} away from torch.optim.SGD's "
-            f"(nonzero in {sum(d > 0 for d in drift)} of {len(ok)} settings): "
-            "close, but not the same model.")
-
-
-def curves_sentence(res: Results) -> str:
-    """Whether the two trainers' loss curves coincide."""
-    return ("coincide everywhere" if res.losses_identical
-            else "do not coincide everywhere")
-
-
-def compared_with(value: float, threshold: float) -> str:
-    """'far below' (under a hundredth of it), 'below' or 'ABOVE' a threshold."""
-    if value < threshold / 100:
-        return "far below"
-    return "below" if value < threshold else "ABOVE"
-
-
-# ------------------------------------------------------------------ the data
-
-def balance_sentence(res: Results, balanced: float = 0.9) -> str:
-    """How balanced the training classes are, and what that means for accuracy."""
-    counts = res.data.counts["train"]
-    ratio = min(counts) / max(counts)
-    verdict = ("balanced and accuracy is a fair summary" if ratio > balanced else
-               "imbalanced: read accuracy together with the confusion matrix")
-    return (f"The smaller class has {pct(ratio)} as many training images as the "
-            f"larger one, so the classes are {verdict}.")
-
-
-def normalization_sentence(means: list[float], stds: list[float]) -> str:
-    """The per-channel moments of the normalized training images."""
-    return (f"the training images have per-channel means between "
-            f"{min(means):+.1e} and {max(means):+.1e} and standard deviations "
-            f"between {min(stds):.4f} and {max(stds):.4f}.")
-
-
-def reproducibility_sentence(res: Results, config_file: str) -> str:
-    """Everything a render's numbers depend on, in one paragraph: data source
-    and fingerprint, config, seeds, device, versions, the library's code hash.
-    The data's place is printed as :func:`~.places.shown_place` gives it."""
-    d, e, c = res.data, res.env, res.config
-    return (f"Every number here was computed from the {d.source} images at "
-            f"{shown_place(d.location)} ({d.n_files} files, content fingerprint "
-            f"{d.fingerprint}) with the configuration \"{c.name}\" ({config_file}), "
-            f"split seed {c.split_seed} and model seed {e.seed}, in {e.dtype} on "
-            f"{e.device} ({e.device_name}), with Python {e.python}, PyTorch "
-            f"{e.torch} and torchvision {e.torchvision}; the computing code of "
-            f"mlp_lab has the hash {cache.source_hash(cache.COMPUTE_MODULES)}.")
-
-
-def provenance_note(res: Results) -> str:
-    """Where this render's images came from, in words."""
-    if res.data.source == "torchvision-cifar10":
-        return ("These are the canonical CIFAR-10 files, downloaded by "
-                "torchvision.datasets.CIFAR10.")
-    return ("This is a local ImageFolder copy (named by MLP_LAB_DATA), not the "
-            "canonical download: where it is a re-encoding of CIFAR-10 (e.g. JPEG), "
-            "pixel values and hence every number differs slightly from a render on "
-            "the canonical files.")
-
-
-def data_sentence(res: Results) -> str:
-    """The three split sizes and whether the images are the canonical
-    CIFAR-10 or a local copy (the record's data source)."""
-    d = res.data
-    if d.source == "torchvision-cifar10":
-        source = ("The images are the canonical CIFAR-10 files, as torchvision "
-                  "downloads them")
-    else:
-        source = (f"The images are a local copy of CIFAR-10 ({d.n_files} image "
-                  "files), not the canonical download; where such a copy is "
-                  "re-encoded (e.g. as JPEG), every number differs slightly "
-                  "from one computed on the canonical files")
-    return (f"{source}. The splits hold {d.n_train} training, {d.n_val} "
-            f"validation and {d.n_test} test images.")
+    return f"{model_name(i)} ({setting_words(res.settings[i])})"
 
 
 # ------------------------------------------------------------------ results
 
 def best_sentence(res: Results) -> str:
     """One sentence on the selected model, or on the absence of one: stated
-    once, in the key results; later text refers to it (:func:`selected_sentence`,
-    :func:`selected_model`)."""
+    once, in the key results; later text refers to it by name."""
     if res.best is None:
-        return "No setting converged (all diverged), so no model was selected."
+        return "Every setting diverged, so no model was selected."
     b = res.best
     return (f"The best setting by validation accuracy was {describe(b.index, res)}:"
             f" {pct(b.val_acc)} validation and {pct(b.test_acc)} test accuracy.")
-
-
-def selected_sentence(res: Results) -> str:
-    """Which model the selection chose, by name only (the key results state it
-    in full)."""
-    if res.best is None:
-        return "No setting converged (all diverged), so no model was selected."
-    return f"Validation accuracy selected {model_name(res.best.index)}."
 
 
 def selected_model(res: Results) -> str:
@@ -241,23 +143,24 @@ def selected_model(res: Results) -> str:
     return f"the selected model, {model_name(res.best.index)}"
 
 
+def selection_sentence(res: Results) -> str:
+    """Which model the selection chose, and its three accuracies together."""
+    b = res.best
+    if b is None:
+        return "Every setting diverged, so no model was selected or tested."
+    right, n = sum(b.confusion[k][k] for k in range(2)), sum(map(sum, b.confusion))
+    return (f"Validation accuracy selected {model_name(b.index)}: "
+            f"{pct(b.train_acc)} training, {pct(b.val_acc)} validation and "
+            f"{pct(b.test_acc)} test accuracy ({count(right)} of the {count(n)} "
+            "test images right).")
+
+
 def lowest_loss_sentence(res: Results, f: Findings) -> str:
     """Which setting reached the lowest final training loss."""
     if f.lowest_loss is None:
-        return "no setting converged, so none has a final training loss"
-    return (f"the lowest is reached by {describe(f.lowest_loss, res)}, at "
-            f"{num(res.settings[f.lowest_loss].final_loss)}")
-
-
-def test_vs_val_sentence(res: Results) -> str:
-    """How the selected model's test accuracy compares with its validation one."""
-    if res.best is None:
-        return "No model was selected, so none was tested."
-    d = res.best.test_acc - res.best.val_acc
-    if d == 0:
-        return "The test accuracy equals the validation accuracy."
-    return (f"The test accuracy is {points(abs(d))} "
-            f"{'above' if d > 0 else 'below'} the validation accuracy.")
+        return "every setting diverged, so none has a final training loss"
+    return (f"the lowest is that of {model_name(f.lowest_loss)}, "
+            f"{loss_text(res, res.settings[f.lowest_loss].final_loss)}")
 
 
 def symmetry(rates: tuple[float, float], tolerance: float = 0.25) -> str:
@@ -274,12 +177,37 @@ def confusion_sentence(res: Results) -> str:
     """The selected model's test errors per class, read off its confusion matrix
     (rows: true class, columns: predicted)."""
     if res.best is None:
-        return "no model was selected, so there is no confusion matrix."
+        return "No model was selected, so there is no confusion matrix."
     (e0, e1), (r0, r1) = res.best.errors, res.best.error_rates
+    n0, n1 = (sum(row) for row in res.best.confusion)
     a, b = res.data.class_names
-    return (f"{e0} test images of class {a} were taken for {b} ({pct(r0)} of that "
-            f"class) and {e1} of class {b} for {a} ({pct(r1)}): the errors are "
-            f"{symmetry((r0, r1))}.")
+    return (f"Of the {count(n0)} {a} test images, {count(e0)} were taken for {b} "
+            f"({pct(r0)}), and of the {count(n1)} {b} images, {count(e1)} for {a} "
+            f"({pct(r1)}): the errors are {symmetry((r0, r1))}.")
+
+
+def precision_recall(confusion: list[list[int]]) -> list[tuple[float, float]]:
+    """(precision, recall) per class of a confusion matrix (rows true, columns
+    predicted): precision = right / predicted as the class, recall = right /
+    images of the class."""
+    out = []
+    for k in range(len(confusion)):
+        predicted = sum(row[k] for row in confusion)
+        actual = sum(confusion[k])
+        out.append((confusion[k][k] / predicted if predicted else math.nan,
+                    confusion[k][k] / actual if actual else math.nan))
+    return out
+
+
+def precision_recall_sentence(res: Results) -> str:
+    """The selected model's per-class precision and recall on the test split."""
+    if res.best is None:
+        return ""
+    (p0, r0), (p1, r1) = precision_recall(res.best.confusion)
+    a, b = res.data.class_names
+    return (f"For {a}, precision (the share of images predicted as {a} that are "
+            f"{a}) is {pct(p0)} and recall (the share of {a} images found) "
+            f"{pct(r0)}; for {b}, {pct(p1)} and {pct(r1)}.")
 
 
 def divergence_sentence(res: Results) -> str:
@@ -297,68 +225,25 @@ def divergence_sentence(res: Results) -> str:
             f"{'NaN' if math.isnan(value) else 'infinite'} in epoch {epoch} of "
             f"{res.config.epochs}, where its training stopped) and was excluded "
             "from model selection.")
-    return " ".join(notes) or ("Every setting converged: no training loss "
-                               "became NaN or infinite.")
+    return " ".join(notes) or ("No setting diverged: no training loss became NaN "
+                               "or infinite.")
 
 
-# ------------------------------------------------------------------ questions
-
-def still_falling_sentence(f: Findings) -> str:
-    """Whether the weight-decayed settings' training loss still falls at the
-    last epoch (then more epochs may change the verdict on weight decay)."""
-    if not f.decay_still_falling:
-        return ""
-    return ("Their training loss is still falling at the last epoch, so longer "
-            "training may show more of weight decay's effect.")
-
-
-def momentum_step_sentence(res: Results) -> str:
-    """How much momentum lengthens a step along a constant gradient: 1/(1-mu)."""
-    mu = max(s.momentum for s in res.settings)
-    if mu == 0:
-        return "No setting here used momentum."
-    return (f"For the largest momentum used here, {mu:g}, that is "
-            f"{num(1 / (1 - mu), 1)} times the plain step.")
+def manual_phrase(res: Results) -> str:
+    """Whether the manual update's models, measured themselves, reach the
+    accuracies the results table gives (the optimizer's models')."""
+    differ = [i for i, s in enumerate(res.settings)
+              if (s.train_acc_manual, s.val_acc_manual) != (s.train_acc, s.val_acc)]
+    if not differ:
+        return ("the manual update's models, measured on their own, reach exactly "
+                "the same accuracies")
+    return f"the manual update's models reach other accuracies in {models(differ)}"
 
 
-def overfitting_sentence(res: Results, f: Findings) -> str:
-    """Where training and validation accuracy are furthest apart, and whether
-    momentum widened that gap."""
-    if f.largest_gap is None:
-        return "No setting converged, so there is no gap to compare."
-    head = (f"The gap between training and validation accuracy is largest for "
-            f"{describe(f.largest_gap, res)} ({points(f.gap[f.largest_gap])}); ")
-    if f.momentum_gap_larger is None:
-        return head + "no pair of settings differs only in momentum."
-    if f.momentum_gap_larger:
-        return head + ("with momentum, a setting fits the training split more "
-                       "closely than it generalizes, so it overfits more than the "
-                       "same setting without.")
-    return head + "momentum did not widen the gap between training and validation."
-
-
-def noise_sentence(f: Findings, res: Results) -> str:
-    """Which loss curve is roughest, with its effective step lr/(1 - momentum)
-    beside the others'; the step is named as a cause only where it is the
-    largest and the settings differ in it."""
-    if f.noisiest is None:
-        return "No setting converged."
-    i, ss = f.noisiest, res.settings
-    steps = {k: effective_step(s.lr, s.momentum) for k, s in enumerate(ss)
-             if not s.diverged}
-    head = (f"The roughest loss curve is that of {describe(i, res)}; "
-            f"{steps_sentence(res, i)}")
-    if len(set(steps.values())) == 1:
-        return head + ": every converged setting takes the same step, so the step " \
-            "size does not explain the difference."
-    if steps[i] == max(steps.values()):
-        return head + (": the largest step overshoots most, which shows as a "
-                       "rougher descent.")
-    return head + ": the largest step did not make the roughest curve here."
-
-def worst_error_sentence(worst_autograd: float, worst_fd: float,
-                         threshold: float = 1e-3) -> str:
-    """The backprop checks' verdict against the course's threshold."""
-    return (f"Against autograd the worst relative error is {sci(worst_autograd)}, "
-            f"{compared_with(worst_autograd, threshold)} the course's threshold of "
-            f"{threshold:g}; against finite differences it is {sci(worst_fd)}")
+def third_figure_phrase(res: Results) -> str:
+    """What the original report's per-model loss curves of both trainers
+    would show here."""
+    if res.losses_identical:
+        return ("would show each model's two curves on top of each other, since "
+                "the two trainers' losses are equal at every epoch")
+    return "would show the two trainers' curves apart where their losses differ"

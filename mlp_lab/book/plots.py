@@ -5,7 +5,9 @@ enter pyplot's registry, so nothing needs closing and nothing is shown twice
 in a notebook (make the figure the last expression of a cell, or ``display``
 it). Every figure uses ``FIGSIZE`` (grids scale its height) and ``STYLE``,
 applied with ``matplotlib.rc_context`` so importing this module changes no
-global state. Settings are named "Model 1".."Model N" in config order.
+global state. Figures carry no title: the book and the report caption every
+figure, and a title would repeat the caption. Settings are named "Model 1"..
+"Model N" in config order.
 Diverged settings (nan/inf or short curves) are drawn up to their last finite
 point and marked "diverged".
 """
@@ -31,7 +33,7 @@ STYLE = {"font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9,
          "lines.markersize": 4, "hatch.linewidth": 0.8, "figure.dpi": 110}
 TRAINER_LABELS = ("torch.optim.SGD", "manual update")
 HATCH = "///"  # marks the manual trainer's bars
-LEGEND_COLUMN = 45  # characters of a legend label that fit half of FIGSIZE
+LEGEND_ROW = 6  # legend entries "Model 1".. that fit one row of FIGSIZE
 MARKERS = "osD^vP*X"  # one per model: coinciding curves stay distinguishable
 # behind a value written inside a (possibly hatched) bar, so that it stays legible
 LABEL_PT = 7  # the smallest text of any figure: 6.5 pt once scaled to the PDF
@@ -107,8 +109,7 @@ def percent_limits(values, floor: float = 0.0) -> tuple[float, float]:
 
 
 @styled
-def sample_grid(samples, class_names, title: str = "Sample training images"
-                ) -> Figure:
+def sample_grid(samples, class_names) -> Figure:
     """The sample images of each class, one row per class.
 
     ``samples`` is (2, n, 3, S, S), e.g. ``DataSummary.samples``: uint8 is
@@ -119,10 +120,10 @@ def sample_grid(samples, class_names, title: str = "Sample training images"
     imgs = np.asarray(samples)
     raw = imgs.dtype == np.uint8 or np.issubdtype(imgs.dtype, np.integer)
     n_classes, n_per_class = imgs.shape[:2]
-    # rows of square images one column wide, plus room for the title
+    # rows of square images one column wide
     side = FIGSIZE[0] / max(n_per_class, 1)
     fig, axes = _figure(n_classes, max(n_per_class, 1),
-                        height=(side * n_classes + 0.35) / FIGSIZE[1])
+                        height=(side * n_classes + 0.1) / FIGSIZE[1])
     for c, row in enumerate(axes):
         for j, ax in enumerate(row):
             ax.set(xticks=[], yticks=[], frame_on=False)
@@ -131,7 +132,6 @@ def sample_grid(samples, class_names, title: str = "Sample training images"
                 x = x / 255 if raw else (x - x.min()) / max(np.ptp(x), 1e-12)
                 ax.imshow(x, interpolation="nearest")
         row[0].set_ylabel(class_names[c], rotation=0, ha="right", va="center")
-    fig.suptitle(title)
     return fig
 
 
@@ -145,9 +145,7 @@ def normalized_grid(data) -> Figure:
     """The samples of ``sample_grid`` after normalization with the training
     split's statistics (``data`` a ``DataSummary``), rescaled for display."""
     return sample_grid(normalized(data.samples, data.mean, data.std),
-                       data.class_names,
-                       title="The same training images after normalization "
-                             "(rescaled per image for display)")
+                       data.class_names)
 
 
 @styled
@@ -165,8 +163,7 @@ def accuracy_bars(results) -> Figure:
         series += [(f"{split}, {TRAINER_LABELS[0]}", sgd, f"C{k}", False),
                    (f"{split}, {TRAINER_LABELS[1]}", manual, f"C{k}", True)]
     ax.set_ylim(*percent_limits(_bars(ax, results, series, inside=True)))
-    ax.set(ylabel="accuracy (%)", title="Train and validation accuracy "
-           "(y-axis zoomed; hatched: manual update)")
+    ax.set(ylabel="accuracy (%)")
     fig.legend(loc="outside lower center", ncols=4, fontsize=7)
     return fig
 
@@ -186,8 +183,7 @@ def final_loss_bars(results) -> Figure:
               (TRAINER_LABELS[1], [last(s.train_loss_manual, s) for s in ss], "C0", True)]
     _bars(ax, results, series, "{:.4f}")
     ax.set_ylim(0, 1.15 * ax.get_ylim()[1])  # room for the values above the bars
-    ax.set(ylabel="training loss (cross-entropy)",
-           title="Final training loss (mean over the last epoch)")
+    ax.set(ylabel="training loss (cross-entropy)")
     # below the axes, as in every figure: inside, it would cover bars
     fig.legend(loc="outside lower center", ncols=2)
     return fig
@@ -219,7 +215,6 @@ def loss_curves_grid(results, cols: int = 3) -> Figure:
         ax.xaxis.get_major_locator().set_params(integer=True)
     handles, names = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, names, loc="outside lower center", ncols=2)
-    fig.suptitle("Training loss per epoch (Δ: SGD minus manual, per epoch)")
     return fig
 
 
@@ -235,14 +230,12 @@ def _model_curves(fig, ax, results, attr: str, scale: float = 1.0) -> list:
         tag = " (diverged)" if s.diverged else ""
         ax.plot(x, scale * y, marker=MARKERS[i % len(MARKERS)], color=f"C{i % 10}",
                 linestyle=":" if s.diverged else "-",
-                label=f"{model_name(i)}: {setting_label(s)}{tag}")
+                label=f"{model_name(i)}{tag}")
         kept += [] if s.diverged else list(scale * y)
     ax.set_xlabel("epoch")
     ax.xaxis.get_major_locator().set_params(integer=True)
-    # two columns hold labels of up to LEGEND_COLUMN characters at 8 pt
-    labels = [line.get_label() for line in ax.lines]
-    fig.legend(loc="outside lower center",
-               ncols=2 if max(map(len, labels), default=0) <= LEGEND_COLUMN else 1)
+    # the models are named (their settings are in the results table): one row
+    fig.legend(loc="outside lower center", ncols=min(len(ax.lines), LEGEND_ROW))
     return kept
 
 
@@ -252,12 +245,9 @@ def all_loss_curves(results, log: bool = False) -> Figure:
 
     The y-range covers the converged models; diverged curves may leave it.
     """
-    fig, ((ax,),) = _figure(height=1.2)
+    fig, ((ax,),) = _figure(height=0.95)
     kept = _model_curves(fig, ax, results, "train_loss_sgd")
-    ax.set(ylabel="training loss", yscale="log" if log else "linear",
-           title="Training loss of all models (torch.optim.SGD"
-           + ("; the manual update's curves are identical)"
-              if results.losses_identical else ")"))
+    ax.set(ylabel="training loss", yscale="log" if log else "linear")
     if kept and any(s.diverged for s in results.settings):
         ax.set_ylim(min(kept) / 1.05, max(kept) * 1.05)  # losses are > 0
     return fig
@@ -266,10 +256,10 @@ def all_loss_curves(results, log: bool = False) -> Figure:
 @styled
 def val_accuracy_curves(results) -> Figure:
     """Validation accuracy (%) after each epoch, one line per model (SGD run)."""
-    fig, ((ax,),) = _figure(height=1.2)
+    fig, ((ax,),) = _figure(height=0.95)
     kept = _model_curves(fig, ax, results, "val_acc_per_epoch", scale=100)
     ax.set_ylim(*percent_limits(kept))
-    ax.set(ylabel="validation accuracy (%)", title="Validation accuracy per epoch")
+    ax.set(ylabel="validation accuracy (%)")
     return fig
 
 
@@ -296,9 +286,8 @@ def best_model_accuracies(results) -> Figure:
     ax.axhline(50, color="0.4", linestyle="--", linewidth=1)
     ax.text(0.5, 50, "chance (50%)", ha="center", va="bottom", fontsize=7.5,
             color="0.3")
-    s = results.settings[b.index]
-    ax.set(ylim=(0, 100), ylabel="accuracy (%)", xlabel="split",
-           title=f"Selected model: {model_name(b.index)} ({setting_label(s)})")
+    ax.set(ylim=(0, 100), ylabel="accuracy (%)",
+           xlabel=f"split ({model_name(b.index)}, the selected model)")
     return fig
 
 
@@ -308,7 +297,7 @@ def confusion_matrix_plot(results) -> Figure:
 
     Cells show counts and row percentages; the colour is the row percentage.
     """
-    fig = Figure(figsize=(FIGSIZE[1] * 1.25, FIGSIZE[1]), layout="constrained")
+    fig = Figure(figsize=(FIGSIZE[1], FIGSIZE[1] * 0.8), layout="constrained")
     ax = fig.subplots()
     b = results.best
     if b is None:
@@ -322,8 +311,6 @@ def confusion_matrix_plot(results) -> Figure:
     names = results.data.class_names
     ax.grid(False)
     ax.set(xticks=range(len(names)), yticks=range(len(names)), xticklabels=names,
-           yticklabels=names, xlabel="predicted class", ylabel="true class",
-           title=f"Test confusion matrix, {model_name(b.index)}\n"
-                 f"(test accuracy {100 * b.test_acc:.1f}%)")
+           yticklabels=names, xlabel="predicted class", ylabel="true class")
     fig.colorbar(im, ax=ax, label="% of true class")
     return fig

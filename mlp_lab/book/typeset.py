@@ -200,7 +200,8 @@ def typeset(doc: Path, out: Path, env: dict | None = None,
     with its figures, into ``out``. Returns the .typ file and the document's
     front matter. A twin ``<stem>-probe.typ`` holds the same document with
     :data:`~.pages.HEADER_PROBE` after the header, for
-    :func:`~.pages.header_cells`."""
+    :func:`~.pages.header_cells`; ``<stem>.md`` holds its body as Markdown
+    with the values in place (what :func:`prose` reads)."""
     root = Path(root or bookcheck.project_root(doc))
     out.mkdir(parents=True, exist_ok=True)
     nb = bookcheck.read_chapter(Path(doc), profile)
@@ -211,4 +212,16 @@ def typeset(doc: Path, out: Path, env: dict | None = None,
     source.write_text(typst_document(front, body, header), encoding="utf-8")
     source.with_name(source.stem + "-probe.typ").write_text(
         typst_document(front, body, header + HEADER_PROBE), encoding="utf-8")
+    source.with_suffix(".md").write_text(body, encoding="utf-8")
     return source, front
+
+
+def prose(markdown: str) -> str:
+    """The running text of a typeset body (``<stem>.md``) as plain text, one
+    paragraph a line: tables, figures, raw Typst and display math left out,
+    inline math as pandoc writes it in plain text."""
+    import pypandoc
+
+    text = re.sub(r"\$\$.*?\$\$", " ", markdown, flags=re.DOTALL)
+    return pypandoc.convert_text(text, "plain", format="markdown",
+                                 extra_args=["--wrap=none", "--quiet"])

@@ -1,0 +1,151 @@
+"""Sentences on the checks: the backpropagation checks' table, the two
+trainers' exact equality and the textbook update's drift (no torch).
+
+Each sentence is decided by the numbers it states. Sentences are plain text
+(Quarto would show an inline value's Markdown escaped), so they name no code:
+the partials around them write ``torch.optim.SGD`` in code font, and these
+say "the optimizer".
+"""
+
+from __future__ import annotations
+
+from ..results import Environment, Results
+from .fmt import capital, count, power
+
+COURSE_THRESHOLD = 1e-3  # the course's bound on the error against autograd
+
+
+def compared_with(value: float, threshold: float) -> str:
+    """'far below' (under a hundredth of it), 'below' or 'ABOVE' a threshold."""
+    if value < threshold / 100:
+        return "far below"
+    return "below" if value < threshold else "ABOVE"
+
+
+def autograd_sentence(worst: float, threshold: float = COURSE_THRESHOLD) -> str:
+    """The worst relative error against autograd, against the course's bound."""
+    return (f"Against autograd the worst relative error is {power(worst)}, "
+            f"{compared_with(worst, threshold)} the course's threshold of "
+            f"{power(threshold)}.")
+
+
+def fd_worst_sentence(checks) -> str:
+    """Where the worst relative error against finite differences falls (a row
+    of ``gradcheck.check_table``): its size, the gradient entry it falls on,
+    and the largest absolute error of any check."""
+    row = checks.loc[checks["vs finite diff."].idxmax()]
+    return (f"The worst, {power(row['vs finite diff.'])} ({row['activation']}, "
+            f"batch of {row['batch']}, network {row['net']}), falls on an entry "
+            f"whose gradient is only {power(row['gradient at worst'])}, while the "
+            f"absolute error stays below {power(checks['absolute error'].max())} "
+            "in every check.")
+
+
+def activation_sentence(checks) -> str:
+    """Whether, for each network and batch, the ReLU check's absolute error
+    is below the tanh check's."""
+    by = checks.set_index(["net", "batch", "activation"])["absolute error"]
+    pairs = [(by[(n, b, "relu")], by[(n, b, "tanh")])
+             for n, b, a in by.index if a == "relu" and (n, b, "tanh") in by]
+    if not pairs:
+        return ""
+    smaller = sum(r < t for r, t in pairs)
+    if smaller == len(pairs):
+        where = "in every network and batch"
+    else:
+        where = (f"in {count(smaller)} of the {count(len(pairs))} network and "
+                 "batch pairs")
+    return f"With ReLU the absolute error is the smaller {where}."
+
+
+def checks_passed_sentence(checks) -> str:
+    """Checks 3 and 4 over every row of the table."""
+    changed = checks["SGD step changed weights"].all()
+    leaves = checks["leaves requiring grad"].all()
+    return ("In every check, an SGD step changed every weight tensor"
+            if changed else "In some check, an SGD step left a weight tensor "
+            "unchanged") + (", and every parameter stayed a leaf that requires "
+                            "gradients." if leaves else ", and some parameter "
+                            "stopped being a leaf that requires gradients.")
+
+
+# ------------------------------------------------------------------ trainers
+
+def agreement_sentence(res: Results) -> str:
+    """In how many settings the two trainers agreed to the last bit."""
+    n, k = len(res.settings), res.n_identical
+    if k == n:
+        return ("In every setting the two trainers gave the same loss at every "
+                "epoch and the same final weights, to the last bit.")
+    worst = max(max(s.max_abs_diff_loss, s.max_abs_diff_params)
+                for s in res.settings)
+    return (f"The two trainers gave the same losses and weights, to the last bit, "
+            f"in {'none' if k == 0 else count(k)} of the {count(n)} settings; "
+            f"elsewhere they differ by up to {power(worst)}.")
+
+
+def equality_sentence(res: Results) -> str:
+    """The verdict of the equality table."""
+    n, k = len(res.settings), res.n_identical
+    if k == n:
+        return ("Every setting passes: the first two columns are zero, so the "
+                "manual update's losses and final parameters equal the "
+                "optimizer's, to the last bit.")
+    verb = "passes" if k == 1 else "pass"
+    return (f"{capital(count(k))} of the {count(n)} settings {verb}; in the "
+            "others the manual update no longer follows the optimizer's step.")
+
+
+def drift_sentence(res: Results) -> str:
+    """How far the textbook update ends from the optimizer after the same
+    training: the largest parameter difference over the settings."""
+    ok = [s for s in res.settings if not s.diverged]
+    if not ok:
+        return "Every setting diverged, so the textbook update was not compared."
+    drift = [s.max_abs_diff_params_textbook for s in ok]
+    if max(drift) == 0:
+        return ("The textbook update happened to end at the optimizer's "
+                "parameters in every setting here.")
+    nonzero = sum(d > 0 for d in drift)
+    where = ("in every setting" if nonzero == len(ok) else
+             f"in {count(nonzero)} of the {count(len(ok))} settings")
+    return (f"The textbook update, which rounds differently, ends up to "
+            f"{power(max(drift))} away from the optimizer's parameters {where}: "
+            "close, but not the same model.")
+
+
+def device_words(env: Environment) -> str:
+    """'a CPU (Intel Xeon Processor, 2 cores)' or 'a GPU (NVIDIA H200)'."""
+    name = env.device_name
+    for mark in ("(R)", "(TM)", "(r)", "(tm)"):
+        name = name.replace(mark, "")
+    name = " ".join(name.split())
+    kind = "a GPU" if env.device == "cuda" else "a CPU"
+    return f"{kind} ({name})" if name else kind
+
+
+def tested_on_sentence(res: Results) -> str:
+    """Where the equality was tested (the record's device)."""
+    where = device_words(res.env)
+    if res.env.device == "cuda":
+        return f"The test ran on {where}."
+    return f"The test ran on {where}, not on a GPU."
+
+
+def accuracy_bars_note(res: Results) -> str:
+    """What the hatched bars of the accuracy figure show: the manual update's
+    model's own accuracies, and in how many settings they equal the solid
+    bars."""
+    same = sum(s.train_acc_manual == s.train_acc and s.val_acc_manual == s.val_acc
+               for s in res.settings)
+    n = len(res.settings)
+    where = ("in every setting" if same == n else
+             f"in {count(same)} of the {count(n)} settings")
+    return (f"the hatched bars are measured on the manual update's model, and "
+            f"equal the solid bars {where}")
+
+
+def curves_sentence(res: Results) -> str:
+    """Whether the two trainers' loss curves coincide."""
+    return ("coincide everywhere" if res.losses_identical
+            else "do not coincide everywhere")

@@ -1,0 +1,137 @@
+"""Answers (d) and (g) on the training itself, decided by the numbers: how
+far momentum lengthens a step, how momentum and weight decay moved the gap
+between training and validation accuracy, where accuracy and loss disagree,
+which training was unstable, and the roughest curve's effective step
+lr/(1 - momentum) beside the others' (no torch).
+
+Each function reads the :class:`~.narrative.Findings` of a record; the
+factors' effects on the validation accuracy are :mod:`~.effects`'.
+"""
+
+from __future__ import annotations
+
+from ..config import model_name
+from ..results import Results
+from .effects import effective_step, steps_phrase
+from .fmt import count, decimal, num, pct
+from .narrative import Findings, epoch_ranges
+from .original import loss_text
+
+
+def momentum_step_sentence(res: Results) -> str:
+    """How much momentum lengthens a step along a constant gradient: 1/(1-mu)."""
+    mus = sorted({s.momentum for s in res.settings if s.momentum > 0})
+    if not mus:
+        return "No setting here used momentum."
+    which = ("With the momentum used here" if len(mus) == 1 else
+             "For the largest momentum used here")
+    return (f"{which}, {mus[-1]:g}, that is {num(1 / (1 - mus[-1]), 1)} times the "
+            "plain step.")
+
+
+def _gap_changes(res: Results, f: Findings, pairs) -> tuple[str, str]:
+    """(verb for how the train-validation gap changed over ``pairs``, the
+    changes 'from 0.9 to 6.0 and from 1.1 to 5.9 percentage points')."""
+    moves = [(f.gap[i], f.gap[j]) for i, j in pairs]
+    up = sum(b > a for a, b in moves)
+    verb = ("widened" if up == len(moves) else "narrowed" if up == 0 else
+            "moved in opposite directions")
+    each = " and ".join(f"from {decimal(100 * a)} to {decimal(100 * b)}"
+                        for a, b in moves)
+    return verb, each + " percentage points"
+
+
+def momentum_gap_sentence(res: Results, f: Findings) -> str:
+    """How momentum changed the gap between training and validation accuracy."""
+    if not f.momentum_pairs:
+        return ""
+    verb, each = _gap_changes(res, f, f.momentum_pairs)
+    where = "both pairs" if len(f.momentum_pairs) == 2 else "the same pairs"
+    return (f"It also {verb} the gap between training and validation accuracy in "
+            f"{where}, {each}.")
+
+
+def decay_gap_sentence(res: Results, f: Findings, barely: float = 0.005) -> str:
+    """How weight decay changed the gap between training and validation
+    accuracy, weighed against the smaller overfitting that regularization
+    promises (answer (e)); a change below ``barely`` in every pair is 'barely'."""
+    if not f.decay_pairs:
+        return ""
+    verb, each = _gap_changes(res, f, f.decay_pairs)
+    if verb == "narrowed":
+        return (f"It narrowed the gap between training and validation accuracy, "
+                f"{each}, as (e) leads one to expect.")
+    largest = max(abs(f.gap[j] - f.gap[i]) for i, j in f.decay_pairs)
+    how = "barely changed" if largest < barely else "did not narrow"
+    return (f"It {how} the gap between training and validation accuracy ({each}): "
+            "at this strength and within these epochs, the smaller overfitting "
+            "that (e) leads one to expect does not show.")
+
+
+def fit_disagreement_sentence(res: Results, f: Findings) -> str:
+    """A pair differing in weight decay alone where the decayed model has the
+    higher training accuracy and yet the higher final loss (or the reverse)."""
+    s = res.settings
+    for i, j in f.decay_pairs:
+        if (s[j].train_acc - s[i].train_acc) * (s[j].final_loss - s[i].final_loss) > 0:
+            hi, lo = (j, i) if s[j].train_acc > s[i].train_acc else (i, j)
+            return (f"{model_name(hi)} classifies more training images correctly "
+                    f"than {model_name(lo)} ({pct(s[hi].train_acc)} against "
+                    f"{pct(s[lo].train_acc)}) yet ends with the higher training "
+                    f"loss ({loss_text(res, s[hi].final_loss)} against "
+                    f"{loss_text(res, s[lo].final_loss)}"
+                    "): the cross-entropy also penalizes right answers given "
+                    "without confidence, and smaller weights likely make the "
+                    "predictions less confident.")
+    return ""
+
+
+def still_falling_sentence(f: Findings) -> str:
+    """Whether the weight-decayed settings' training loss still falls at the
+    last epoch (then more epochs may change the verdict on weight decay)."""
+    if not f.decay_still_falling:
+        return ""
+    return ("Their training loss is still falling at the last epoch, so longer "
+            "training may show more of weight decay's effect.")
+
+
+def stability_sentence(res: Results, f: Findings) -> str:
+    """Which settings' training loss rose again late in training (unstable),
+    and which curve is the roughest."""
+    if f.noisiest is None:
+        return "Every setting diverged."
+    out = []
+    for i, epochs in f.rises.items():
+        losses = res.settings[i].train_loss_sgd
+        low = min(range(len(losses)), key=losses.__getitem__)
+        end = (f"ended at {loss_text(res, losses[-1])}, above its lowest value, "
+               f"{loss_text(res, losses[low])} (epoch {low + 1})"
+               if low < len(losses) - 1 else
+               f"still ended at its lowest value, {loss_text(res, losses[-1])}")
+        out.append(f"The training loss of {model_name(i)} rose again in "
+                   f"{epoch_ranges(epochs)} and {end}: its training is unstable.")
+    if not out:
+        out.append("Every training loss fell at every epoch of the second half "
+                   "of training.")
+    rough = (f"Its curve is also the roughest of the {count(len(f.roughness))}."
+             if list(f.rises) == [f.noisiest] else
+             f"The roughest curve is that of {model_name(f.noisiest)}.")
+    return " ".join(out + [rough])
+
+
+def steps_sentence(res: Results, f: Findings) -> str:
+    """The roughest curve's effective step lr/(1 - momentum) beside the
+    others'; the step is named as a cause only where it is the largest and
+    the settings differ in it."""
+    if f.noisiest is None:
+        return "not defined: every setting diverged."
+    steps = {k: effective_step(s.lr, s.momentum) for k, s in enumerate(res.settings)
+             if not s.diverged}
+    head = steps_phrase(res, f.noisiest)
+    if len(set(steps.values())) == 1:
+        return head + (": every setting takes the same step, so the step size does "
+                       "not explain the difference.")
+    if steps[f.noisiest] == max(steps.values()):
+        return head + (": the roughest curve has the largest step, which "
+                       "overshoots most.")
+    return head + ": the largest step did not make the roughest curve here."
