@@ -114,13 +114,12 @@ def gradcheck(model: nn.Module, loss_fn: Callable[[], torch.Tensor],
 def four_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                 entries: int = CHECK_ENTRIES, h: float = FD_STEP,
                 lr: float = 0.1) -> dict:
-    """The course's four checks of ``backpropagation`` on a batch (x, y), each
-    the worst over the parameters: 1. the relative error against autograd;
-    2. the worst |a - n| / (|a| + |n|) against centered differences
-    n = (L(theta + h e_i) - L(theta - h e_i)) / 2h on ``entries`` random
-    entries i of each parameter; 3. whether an SGD step with these gradients
-    changed every parameter; 4. whether each is still a leaf requiring grad.
-    For 2., also |a| at the worst entry and the largest |a - n|."""
+    """The course's four checks of ``backpropagation`` on a batch (x, y), each the
+    worst over the parameters: 1. the relative error against autograd; 2. the
+    worst |a - n| / (|a| + |n|) against centered differences n = (L(theta + h e_i)
+    - L(theta - h e_i)) / (2h) on ``entries`` random entries i of each parameter,
+    with |a| there and the largest |a - n|; 3. whether an SGD step with these
+    gradients changed every parameter; 4. whether each stays a leaf requiring grad."""
     params = [p for l in range(1, len(model.fc) + 1)
               for p in (model.fc[str(l)].weight, model.fc[str(l)].bias)]
     backpropagation(model, y, model(x))
