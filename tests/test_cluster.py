@@ -57,7 +57,7 @@ def free_port() -> int:
 def test_an_unreachable_scheduler_is_one_line_and_exit_2(python_run, address,
                                                         cache_dir):
     address = address.format(port=free_port())
-    proc = python_run(["-m", "mlp_lab", "run", "--scheduler", address], timeout=60)
+    proc = python_run(["-m", "mlp_lab", "run", "--scheduler", address])
     assert proc.returncode == 2
     assert proc.stderr.startswith(f"error: cannot reach the Dask scheduler at "
                                   f"'{address}' (")
