@@ -83,15 +83,23 @@ def _save_entry(folder, key: str, result: SettingResult, state: dict) -> None:
 
 @contextmanager
 def _sigint_deferred():
-    """Hold SIGINT (Ctrl-C) back during the block; it arrives right after."""
+    """Hold SIGINT (Ctrl-C) back during the block; it arrives right after.
+
+    A Python handler notes it, not a signal mask: in a process with threads
+    (a pool's), the kernel gives a signal the main thread masks to another
+    thread, and Python then runs the handler in the main thread all the same.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+        if caught:  # now, as the caller's handler has it (KeyboardInterrupt)
+            signal.raise_signal(signal.SIGINT)
 
 
 def _trainings(cfg: Config, jobs: list[tuple], data: PreparedData,

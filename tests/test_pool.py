@@ -30,7 +30,7 @@ from mlp_lab.experiments import run
 from mlp_lab.results import load_record
 from mlp_lab.training import TRAINERS
 
-from holding import GUARD_S, held, holding, wait_for
+from holding import GUARD_S, held, holding, release, wait_for, writing
 from test_robustness import SETTINGS as SETTINGS_TOML
 from test_robustness import _strip_timing, environment
 
@@ -140,12 +140,14 @@ def slow(image_tree, tmp_path) -> dict:
             "held": tmp_path / "held"}
 
 
-def start_run(slow: dict, *args, hold: bool = True) -> subprocess.Popen:
+def start_run(slow: dict, *args, hold: bool = True, write: bool = False
+              ) -> subprocess.Popen:
     """``python -m mlp_lab run`` on the config, in a new process; with
-    ``hold``, the trainings of ``HELD`` stop after their first epoch."""
+    ``hold``, the trainings of ``HELD`` stop after their first epoch; with
+    ``write``, the command stops in the 1st setting's entry write too."""
     env = environment(MLP_LAB_DATA=slow["tree"], MLP_LAB_CACHE=slow["cache"])
     if hold:
-        env = holding(env, slow["held"], *HELD)
+        env = holding(env, slow["held"], *HELD, write=write)
     return subprocess.Popen([sys.executable, "-m", "mlp_lab", "run", "--config",
                              str(slow["config"]), *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -164,13 +166,17 @@ def workers_of(proc: subprocess.Popen) -> list[psutil.Process]:
     return out
 
 
-def both_workers_held(slow: dict, proc: subprocess.Popen) -> list[dict]:
-    """Wait until the 1st setting is cached and both workers hold a training
-    of the 2nd; the held trainings. The pool takes the trainings in order,
-    each worker one at a time: the 1st setting's, then the 2nd's, whose
-    first two (SGD, manual) hold in the two workers, and nothing else runs."""
+def both_workers_held(slow: dict, proc: subprocess.Popen,
+                      cached: bool = True) -> list[dict]:
+    """Wait until both workers hold a training of the 2nd setting (and, with
+    ``cached``, the 1st setting is cached); the held trainings. The pool
+    takes the trainings in order, each worker one at a time: the 1st
+    setting's, then the 2nd's, whose first two (SGD, manual) hold in the two
+    workers, and nothing else runs."""
     results = slow["cache"] / "results"
-    wait_for(lambda: list(results.glob("setting-*.json")), proc, "cached setting")
+    if cached:
+        wait_for(lambda: list(results.glob("setting-*.json")), proc,
+                 "cached setting")
     now = wait_for(lambda: len(h := held(slow["held"])) == 2 and h, proc,
                    "two held trainings")
     assert {h["setting"] for h in now} == {LABEL[HELD[0]]}
@@ -236,6 +242,29 @@ def test_ctrl_c_stops_every_worker_and_leaves_no_partial_entry(slow):
         both_workers_held(slow, proc)
         workers = workers_of(proc)
         proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=GUARD_S)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    _, alive = psutil.wait_procs(workers, timeout=GUARD_S)
+    assert not alive, f"workers {[w.pid for w in alive]} still running"
+    assert cached_settings(results) == [LABEL[FIRST]]
+
+
+def test_ctrl_c_during_an_entry_write_keeps_it_whole_then_stops_the_workers(slow):
+    """SIGINT while the command writes the 1st setting's entry, held between
+    its weights file and its JSON file, and both workers train the 2nd: the
+    entry is finished whole first, then the workers are stopped; exit 130."""
+    results = slow["cache"] / "results"
+    proc = start_run(slow, "--workers", "2", write=True)
+    try:
+        wait_for(lambda: writing(slow["held"]), proc, "the entry's write")
+        both_workers_held(slow, proc, cached=False)
+        workers = workers_of(proc)
+        assert [p.suffix for p in results.glob("setting-*")] == [".pt"]
+        proc.send_signal(signal.SIGINT)
+        release(slow["held"], proc)
         out, err = proc.communicate(timeout=GUARD_S)
     finally:
         proc.kill()

@@ -1,15 +1,21 @@
-"""Test-only: hold chosen trainings of a real ``python -m mlp_lab`` mid-way.
+"""Test-only: hold a real ``python -m mlp_lab`` where a test must act.
 
 Imported by every Python process that starts with this folder on PYTHONPATH
 (``tests/holding.py`` puts it there): the command, the pool's fork server,
 and so every pool worker, which the fork server forks. It does nothing
 unless ``MLP_LAB_TEST_HOLD`` is set, to JSON ``{"folder": F, "settings":
-[labels]}``. Then, once ``mlp_lab.training`` is imported, a training of a
-setting whose ``setting_label`` is listed, after its first epoch, writes
-``F/held-<pid>.json`` (``{"pid", "setting", "trainer"}``) and waits for a
-signal for ever: it ends as the test ends it (SIGINT, SIGKILL, or the
-pool's SIGTERM). The other trainings run untouched. torch is not imported
-here: a process that never imports mlp_lab.training stays as it was.
+[labels], "write": bool}``. Then, as soon as each module is imported:
+
+- ``mlp_lab.training``: a training of a setting whose ``setting_label`` is
+  listed, after its first epoch, writes ``F/held-<pid>.json`` (``{"pid",
+  "setting", "trainer"}``) and waits for a signal for ever: it ends as the
+  test ends it (SIGINT, SIGKILL, or the pool's SIGTERM).
+- ``mlp_lab.cache``, with ``write``: the first write of a results entry's
+  JSON file (its weights file is written) writes ``F/writing-<pid>.json``
+  and waits until the test opens the FIFO ``F/release`` for writing.
+
+Everything else runs untouched. torch is not imported here: a process that
+imports neither module stays as it was.
 """
 
 from __future__ import annotations
@@ -23,19 +29,12 @@ import sys
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-TARGET = "mlp_lab.training"
 
-
-def _hold(folder: Path, label: str, trainer: str) -> None:
-    """Say that this training is held (a whole file, renamed into place),
-    then wait for the signal that ends this process."""
-    marker = folder / f"held-{os.getpid()}.json"
-    tmp = folder / f".held-{os.getpid()}.tmp"
-    tmp.write_text(json.dumps({"pid": os.getpid(), "setting": label,
-                               "trainer": trainer}))
-    os.replace(tmp, marker)
-    while True:
-        signal.pause()
+def _mark(folder: Path, kind: str, **fields) -> None:
+    """``folder/<kind>-<pid>.json``, whole or not there (renamed into place)."""
+    tmp = folder / f".{kind}-{os.getpid()}.tmp"
+    tmp.write_text(json.dumps({"pid": os.getpid(), **fields}))
+    os.replace(tmp, folder / f"{kind}-{os.getpid()}.json")
 
 
 def _holding(progress, folder: Path, label: str, trainer: str):
@@ -47,15 +46,17 @@ def _holding(progress, folder: Path, label: str, trainer: str):
             def on_epoch(epoch: int, loss: float) -> None:
                 if inner is not None:
                     inner(epoch, loss)
-                _hold(folder, label, trainer)
+                _mark(folder, "held", setting=label, trainer=trainer)
+                while True:  # until a signal ends this process
+                    signal.pause()
             yield on_epoch
     return bar
 
 
-def _install(training, folder: Path, held: set[str]) -> None:
+def _hold_trainings(training, spec: dict) -> None:
     """Wrap ``training._train_one``, which every training runs (train_one, in
     the command's process or in a worker)."""
-    real = training._train_one
+    real, folder, held = training._train_one, Path(spec["folder"]), spec["settings"]
 
     def _train_one(cfg, setting, trainer, data, progress):
         label = training.setting_label(setting)
@@ -65,29 +66,45 @@ def _install(training, folder: Path, held: set[str]) -> None:
     training._train_one = _train_one
 
 
-class _AfterImport(importlib.abc.MetaPathFinder):
-    """Finds ``mlp_lab.training`` as Python would, and installs the hold right
-    after the module has run."""
+def _hold_entry_write(cache, spec: dict) -> None:
+    """Wrap ``cache.save_json``: the first results entry's JSON waits."""
+    real, folder, first = cache.save_json, Path(spec["folder"]), [True]
 
-    def __init__(self, folder: Path, held: set[str]):
-        self.folder, self.held = folder, held
+    def save_json(path, obj):
+        if first[0] and Path(path).match("results/setting-*.json"):
+            first[0] = False
+            _mark(folder, "writing", path=str(path))
+            with open(folder / "release", "rb") as fifo:  # until the test opens it
+                fifo.read()
+        return real(path, obj)
+    cache.save_json = save_json
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Finds the modules of ``hooks`` as Python would, and runs each one's hook
+    right after the module has run."""
+
+    def __init__(self, hooks: dict, spec: dict):
+        self.hooks, self.spec = hooks, spec
 
     def find_spec(self, name, path, target=None):
-        if name != TARGET:
+        if name not in self.hooks:
             return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path, target)
-        if spec is None or spec.loader is None:
-            return spec
-        run = spec.loader.exec_module
+        found = importlib.machinery.PathFinder.find_spec(name, path, target)
+        if found is None or found.loader is None:
+            return found
+        run, hook = found.loader.exec_module, self.hooks[name]
 
         def exec_module(module):
             run(module)
-            _install(module, self.folder, self.held)
-        spec.loader.exec_module = exec_module
-        return spec
+            hook(module, self.spec)
+        found.loader.exec_module = exec_module
+        return found
 
 
 if os.environ.get("MLP_LAB_TEST_HOLD"):
     _spec = json.loads(os.environ["MLP_LAB_TEST_HOLD"])
-    sys.meta_path.insert(0, _AfterImport(Path(_spec["folder"]),
-                                         set(_spec["settings"])))
+    _hooks = {"mlp_lab.training": _hold_trainings}
+    if _spec.get("write"):
+        _hooks["mlp_lab.cache"] = _hold_entry_write
+    sys.meta_path.insert(0, _AfterImport(_hooks, _spec))
