@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import signal
 import threading
-from contextlib import contextmanager, nullcontext
+from contextlib import closing, contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterator
 
@@ -136,7 +136,9 @@ def _train_missing(cfg: Config, missing: dict[int, str], data: PreparedData,
     results, where = _trainings(cfg, jobs, data, progress)
     overall = (progress(f"settings {where}", len(missing)) if where and progress
                else nullcontext())
-    with overall as bar:
+    # closing: an exception here (Ctrl-C while an entry is written) stops the
+    # pool's workers now, not when the generator is collected
+    with overall as bar, closing(results):
         for j, trained in results:
             i = owner[j]
             started[i][jobs[j][1]] = trained
@@ -207,8 +209,9 @@ def run(cfg: Config | None = None, progress: Progress | None = None,
             for s in cfg.settings]
     outcomes = {i: _cached_entry(folder, k) for i, k in enumerate(keys)}
     missing = {i: k for i, k in enumerate(keys) if outcomes[i] is None}
-    for i, result, state in _train_missing(cfg, missing, data, progress):
-        outcomes[i] = result, state
+    with closing(_train_missing(cfg, missing, data, progress)) as trained:
+        for i, result, state in trained:
+            outcomes[i] = result, state
     outcomes = [outcomes[i] for i in range(len(keys))]
     settings = [r for r, _ in outcomes]
     best = select_best(settings)

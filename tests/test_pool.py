@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing as mp
 import os
 import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -119,6 +121,27 @@ def test_workers_read_the_prepared_data_from_the_data_cache(cfg):
     with pytest.warns(UserWarning), pytest.raises(DataError,
                                                   match="missing or damaged"):
         load_cached(path, cfg)
+
+
+def test_an_interrupt_between_two_results_still_stops_the_pool(cfg):
+    """Ctrl-C may land while the caller handles a finished setting (writes its
+    entry, moves the progress bar), outside the pool's own wait: the pool is
+    shut down all the same, its workers gone, even while the caller keeps the
+    interrupt's traceback and so every frame (as an interactive session
+    does). The interrupt is a real SIGINT, raised in the progress bar."""
+    @contextmanager
+    def progress(desc: str, total: int):
+        yield lambda step, loss: signal.raise_signal(signal.SIGINT)
+
+    before = set(mp.active_children())
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt) as info:
+            run(dataclasses.replace(cfg, workers=2), progress=progress)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert info.traceback  # kept: the generators of the run are alive
+    assert set(mp.active_children()) <= before
 
 
 # ------------------------------------------------------------ faults
