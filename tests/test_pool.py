@@ -174,7 +174,15 @@ def start_run(slow: dict, *args, hold: bool = True, write: bool = False
     return subprocess.Popen([sys.executable, "-m", "mlp_lab", "run", "--config",
                              str(slow["config"]), *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=ctrl_c_as_in_a_terminal)
+
+
+def ctrl_c_as_in_a_terminal() -> None:
+    """In the command: SIGINT at its default action, as a terminal starts it,
+    so that Python turns it into KeyboardInterrupt. A shell without job
+    control starts a background job (``make test &``, nohup) with SIGINT
+    ignored, and every process below would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def workers_of(proc: subprocess.Popen) -> list[psutil.Process]:
