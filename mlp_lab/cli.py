@@ -157,7 +157,9 @@ def cmd_handin(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m mlp_lab", description=__doc__)
+    # The docstring for the terminal: without reStructuredText's ``literal``.
+    p = argparse.ArgumentParser(prog="python -m mlp_lab",
+                                description=__doc__.replace("``", ""))
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="train every setting and print the results table")
     r.add_argument("--config", help="TOML file overriding the defaults "

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import signal
 import threading
-from contextlib import contextmanager, nullcontext
+from contextlib import closing, contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterator
 
@@ -83,15 +83,23 @@ def _save_entry(folder, key: str, result: SettingResult, state: dict) -> None:
 
 @contextmanager
 def _sigint_deferred():
-    """Hold SIGINT (Ctrl-C) back during the block; it arrives right after."""
+    """Hold SIGINT (Ctrl-C) back during the block; it arrives right after.
+
+    A Python handler notes it, not a signal mask: in a process with threads
+    (a pool's), the kernel gives a signal the main thread masks to another
+    thread, and Python then runs the handler in the main thread all the same.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+        if caught:  # now, as the caller's handler has it (KeyboardInterrupt)
+            signal.raise_signal(signal.SIGINT)
 
 
 def _trainings(cfg: Config, jobs: list[tuple], data: PreparedData,
@@ -128,7 +136,9 @@ def _train_missing(cfg: Config, missing: dict[int, str], data: PreparedData,
     results, where = _trainings(cfg, jobs, data, progress)
     overall = (progress(f"settings {where}", len(missing)) if where and progress
                else nullcontext())
-    with overall as bar:
+    # closing: an exception here (Ctrl-C while an entry is written) stops the
+    # pool's workers now, not when the generator is collected
+    with overall as bar, closing(results):
         for j, trained in results:
             i = owner[j]
             started[i][jobs[j][1]] = trained
@@ -201,8 +211,9 @@ def run(cfg: Config | None = None, progress: Progress | None = None,
             for s in cfg.settings]
     outcomes = {i: _cached_entry(folder, k) for i, k in enumerate(keys)}
     missing = {i: k for i, k in enumerate(keys) if outcomes[i] is None}
-    for i, result, state in _train_missing(cfg, missing, data, progress):
-        outcomes[i] = result, state
+    with closing(_train_missing(cfg, missing, data, progress)) as trained:
+        for i, result, state in trained:
+            outcomes[i] = result, state
     outcomes = [outcomes[i] for i in range(len(keys))]
     settings = [r for r, _ in outcomes]
     best = select_best(settings)

@@ -501,7 +501,7 @@ def test_labels_come_from_attributes_and_cell_options():
 def test_failing_inline_expression_names_chapter_and_expression(tmp_path):
     nb = _nb("# T\n\n```{python}\nx = 1\n```\n\nBad `{python} y + x`.\n")
     with pytest.raises(bookcheck.ChapterError) as err:
-        bookcheck.execute(nb, tmp_path, name="book/t.qmd", timeout=120)
+        bookcheck.execute(nb, tmp_path, name="book/t.qmd", timeout=300)
     message = str(err.value)
     assert "book/t.qmd: inline expression `{python} y + x` failed" in message
     assert "NameError" in message
@@ -522,7 +522,7 @@ def test_includes_are_pasted_as_quarto_does(tmp_path):
     assert "A says `{python} x`." in text and "B." in text and "End." in text
     assert bookcheck.included_files(main.read_text(), main, tmp_path) == [
         tmp_path / "parts" / "_a.qmd"]
-    run = bookcheck.execute(nb, tmp_path, name="ch/main.qmd", timeout=120)
+    run = bookcheck.execute(nb, tmp_path, name="ch/main.qmd", timeout=300)
     assert [v for _, v in bookcheck.inline_values(run)] == ["1"]
     main.write_text("{{< include /parts/_missing.qmd >}}\n")
     with pytest.raises(bookcheck.ChapterError, match="missing file"):
@@ -545,7 +545,7 @@ def test_inline_value_with_markdown_fails_the_chapter(tmp_path):
     nb = _nb("```{python}\nnote = 'the `MLP_LAB_DATA` folder'\n```\n\n"
              "Use `{python} note` here; `{python} 0.85` is fine.\n")
     with pytest.raises(bookcheck.ChapterError, match="MLP_LAB_DATA"):
-        bookcheck.execute(nb, tmp_path, name="t", timeout=120)
+        bookcheck.execute(nb, tmp_path, name="t", timeout=300)
 
 
 @pytest.mark.parametrize("value, leaks", [
@@ -559,14 +559,14 @@ def test_markdown_leaks(value, leaks):
 def test_statement_is_not_an_inline_expression(tmp_path):
     nb = _nb("Text `{python} z = 2`.\n")
     with pytest.raises(bookcheck.ChapterError, match="SyntaxError"):
-        bookcheck.execute(nb, tmp_path, name="t", timeout=120)
+        bookcheck.execute(nb, tmp_path, name="t", timeout=300)
 
 
 def test_kernel_runs_in_the_given_directory_with_the_given_env(tmp_path):
     nb = _nb("```{python}\nimport os\nassert os.getcwd() == "
                    f"{str(tmp_path)!r}\nassert os.environ['BOOKCHECK_T'] == '1'\n"
                    "```\n\n```{python}\n#| error: true\n1 / 0\n```\n")
-    bookcheck.execute(nb, tmp_path, {**os.environ, "BOOKCHECK_T": "1"}, timeout=120)
+    bookcheck.execute(nb, tmp_path, {**os.environ, "BOOKCHECK_T": "1"}, timeout=300)
 
 
 # ------------------------------------------------------------ quarto itself

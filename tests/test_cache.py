@@ -98,7 +98,7 @@ def kill_everywhere(tmp_path: Path, old: bool) -> list[dict]:
     proc = subprocess.run(
         [sys.executable, "-c", KILLER, str(folder / "entry.bin"),
          "old" if old else "none", str(ROOT / "mlp_lab")],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -225,7 +225,7 @@ def test_a_file_system_refusing_the_write_leaves_the_old_file(tmp_path):
     cache.save_json(target, {"v": "old"})
     proc = subprocess.run([sys.executable, "-c", FULL_DISK, str(target)],
                           env=dict(os.environ, PYTHONPATH=str(ROOT)), cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"cannot write {target}: File too large")
     assert cache.load_json(target) == {"v": "old"}

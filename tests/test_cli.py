@@ -185,3 +185,19 @@ def test_missing_class_folder_exits_2(env, small_toml, monkeypatch, capsys):
     assert main(["run", "--config", str(small_toml)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: class folder missing") and "'cat'" in err
+
+
+def test_help_is_plain_text(python_run):
+    """``--help`` of the command and of every subcommand, as a terminal shows
+    it: no reStructuredText markup (the description is cli's docstring)."""
+    proc = python_run(["-m", "mlp_lab", "--help"])
+    assert proc.returncode == 0, proc.stderr
+    assert "Command line: python -m mlp_lab {run,data,bench,book-bench,handin}." \
+        in proc.stdout
+    helps = {"": proc.stdout}
+    for command in ("run", "data", "bench", "book-bench", "handin"):
+        sub = python_run(["-m", "mlp_lab", command, "--help"])
+        assert sub.returncode == 0, sub.stderr
+        helps[command] = sub.stdout
+    marked = {c: re.findall(r".*`.*", text) for c, text in helps.items()}
+    assert not any(marked.values()), marked

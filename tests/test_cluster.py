@@ -33,6 +33,9 @@ def test_a_local_cluster_gives_the_local_record(cfg, tmp_path, monkeypatch):
     monkeypatch.setenv("MLP_LAB_CACHE", str(tmp_path / "cluster"))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       host="127.0.0.1", dashboard_address=None) as cluster:
+        # the cluster's view of its workers comes by a stream: read it once
+        # both are running (an event, no time limit), not when it may be late
+        cluster.wait_for_workers(2)
         res = run(dataclasses.replace(cfg, scheduler=cluster.scheduler_address))
         workers = list(cluster.scheduler_info["workers"])
     assert len(workers) == 2
@@ -57,7 +60,7 @@ def free_port() -> int:
 def test_an_unreachable_scheduler_is_one_line_and_exit_2(python_run, address,
                                                         cache_dir):
     address = address.format(port=free_port())
-    proc = python_run(["-m", "mlp_lab", "run", "--scheduler", address], timeout=60)
+    proc = python_run(["-m", "mlp_lab", "run", "--scheduler", address])
     assert proc.returncode == 2
     assert proc.stderr.startswith(f"error: cannot reach the Dask scheduler at "
                                   f"'{address}' (")

@@ -32,7 +32,7 @@ def probe(*args, path: Path | None = None, **env) -> dict:
     full = {**os.environ, **env, "PYTHONPATH": os.pathsep.join(
         str(p) for p in (path, ROOT) if p)}
     out = subprocess.run([sys.executable, "-c", PROBE, *args], env=full, cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 

@@ -112,7 +112,7 @@ def test_the_post_render_script_runs_as_quarto_runs_it(tmp_path):
     _project(tmp_path, book=True, report=True)
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "links the report" in out.stdout
     assert (tmp_path / "_book" / "report.pdf").is_file()

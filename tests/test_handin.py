@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from mlp_lab.handin import authors, build, parta, partb, pull
 from mlp_lab.results import load_record
 from records import results as fake_record, setting as fake_setting
 from test_book import _data_env  # the real images, or skip
+from test_kernel_log import NOTICE, REAL  # ipykernel's TCP notice; real warnings
 
 SMALL = PROJECT_ROOT / "tests" / "handin_small.toml"
 VARIANT = PROJECT_ROOT / "configs" / "airplane-bird-32.toml"
@@ -57,6 +59,22 @@ class _NoMlpLab:
         return None
 sys.meta_path.insert(0, _NoMlpLab())
 '''
+
+
+@contextlib.contextmanager
+def fd_stderr(into: io.StringIO):
+    """Append what this process and its children (the notebooks' kernels) write
+    on file descriptor 2 during the block to ``into``."""
+    with tempfile.TemporaryFile("w+") as tmp:
+        saved = os.dup(2)
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            into.write(tmp.read())
 
 
 def _path_without_quarto() -> str:
@@ -91,7 +109,7 @@ def handin(tmp_path_factory):
     project.mkdir()
     (project / "_quarto.yml").write_text(
         f"book:\n  author: {PAIR!r}\nhandin:\n  division: ''\n")
-    err = io.StringIO()
+    err, kernels = io.StringIO(), io.StringIO()
     config_before = os.environ.get("MLP_LAB_CONFIG")
     with pytest.MonkeyPatch.context() as mp, mnist_mirror() as (mirror, files):
         (out / parta.HARNESS).write_text(standin(mirror, files))
@@ -101,7 +119,7 @@ def handin(tmp_path_factory):
         # Train the record here: a pool's fork server would keep this blocked
         # PYTHONPATH for every later pool of the session (conftest's default).
         mp.setattr(pool, "usable_cores", lambda: 1)
-        with contextlib.redirect_stderr(err):
+        with contextlib.redirect_stderr(err), fd_stderr(kernels):
             rc = cli.main(["handin", "--config", str(SMALL), "--out", str(out)])
         config_after = os.environ.get("MLP_LAB_CONFIG")
         mp.setenv("MLP_LAB_CONFIG", str(SMALL))  # the record of the small config
@@ -109,7 +127,8 @@ def handin(tmp_path_factory):
         kernel_env = dict(os.environ)
     nbs = {n: nbformat.read(out / n, as_version=4) for n in NOTEBOOKS
            if (out / n).is_file()}
-    return {"rc": rc, "stderr": err.getvalue(), "out": out, "nbs": nbs,
+    return {"rc": rc, "stderr": err.getvalue(), "kernels": kernels.getvalue(),
+            "out": out, "nbs": nbs,
             "record": record, "env": kernel_env, "config_after": config_after,
             "config_before": config_before, "tmp": tmp}
 
@@ -134,6 +153,32 @@ def test_the_kernels_could_not_import_mlp_lab(handin, tmp_path):
     for name, nb in handin["nbs"].items():
         text = "\n".join(c.source for c in nb.cells)
         assert not re.search(r"^\s*(import|from) mlp_lab", text, re.MULTILINE), name
+
+
+def test_the_kernels_log_no_tcp_notice(handin):
+    """The hand-in's log is as quiet as the render's: its kernels use the
+    book's IPython profile (test_kernel_log), so no notice per notebook."""
+    assert NOTICE not in handin["kernels"] + handin["stderr"]
+
+
+def test_the_kernels_profile_drops_the_notice_and_nothing_else(tmp_path, capfd,
+                                                                 monkeypatch):
+    """A notebook whose kernel logs a warning and an error as ipykernel logs
+    its notice: both show, the notice does not; with an empty profile in its
+    place, the notice shows (so it is the profile that drops it)."""
+    probe = nbformat.v4.new_notebook()
+    probe.cells = [nbformat.v4.new_code_cell(REAL)]
+    build.execute(probe, tmp_path, dict(os.environ), "probe")
+    quiet = capfd.readouterr().err
+    assert NOTICE not in quiet, quiet
+    assert "WARNING | a real warning stays visible" in quiet, quiet
+    assert "ERROR | a real error stays visible" in quiet, quiet
+    monkeypatch.setattr(build, "KERNEL_PROFILE", tmp_path / "empty-ipythondir")
+    build.execute(probe, tmp_path, dict(os.environ), "probe")
+    plain = capfd.readouterr().err
+    if "a real warning stays visible" in plain and NOTICE not in plain:
+        pytest.skip("this ipykernel does not print the TCP notice")
+    assert NOTICE in plain, plain
 
 
 def _only_definitions(source: str) -> bool:

@@ -83,7 +83,7 @@ def measure(tmp_path, css: str, width: int = 700, window: int = 1000) -> dict:
          "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
          f"--window-size={window},900",
          "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120)
+        capture_output=True, text=True, timeout=300)
     found = re.search(r'data-measure="([^"]*)"', out.stdout)
     assert found, out.stderr[-2000:]
     return json.loads(found.group(1).replace("&quot;", '"'))

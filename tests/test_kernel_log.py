@@ -33,8 +33,8 @@ def _kernel_stderr(ipythondir) -> tuple[str, dict]:
         try:
             client = km.client()
             client.start_channels()
-            client.wait_for_ready(timeout=60)
-            client.execute_interactive(REAL, timeout=60)
+            client.wait_for_ready(timeout=300)
+            client.execute_interactive(REAL, timeout=300)
             client.stop_channels()
             info = km.get_connection_info()
         finally:

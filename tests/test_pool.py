@@ -2,18 +2,22 @@
 
 The fault tests run the command line in a new process, as a user does, and
 act on its real worker processes (found with psutil): ``kill -9`` of one
-worker, and Ctrl-C (SIGINT) to the command.
+worker, and Ctrl-C (SIGINT) to the command. They act while the workers
+train, on any machine: the trainings of two settings hold after their first
+epoch until a signal ends them (``holding``), and each test waits for the
+workers' word that they hold, not for a time.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing as mp
 import os
 import signal
 import subprocess
 import sys
-import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -21,12 +25,14 @@ import pytest
 import torch
 
 from mlp_lab import pool
-from mlp_lab.config import Config, Setting
+from mlp_lab.config import Config, Setting, setting_label
 from mlp_lab.data import load_cached, load_data
 from mlp_lab.errors import DataError
 from mlp_lab.experiments import run
 from mlp_lab.results import load_record
+from mlp_lab.training import TRAINERS
 
+from holding import GUARD_S, held, holding, release, wait_for, writing
 from test_robustness import SETTINGS as SETTINGS_TOML
 from test_robustness import _strip_timing, environment
 
@@ -117,29 +123,66 @@ def test_workers_read_the_prepared_data_from_the_data_cache(cfg):
         load_cached(path, cfg)
 
 
+def test_an_interrupt_between_two_results_still_stops_the_pool(cfg):
+    """Ctrl-C may land while the caller handles a finished setting (writes its
+    entry, moves the progress bar), outside the pool's own wait: the pool is
+    shut down all the same, its workers gone, even while the caller keeps the
+    interrupt's traceback and so every frame (as an interactive session
+    does). The interrupt is a real SIGINT, raised in the progress bar."""
+    @contextmanager
+    def progress(desc: str, total: int):
+        yield lambda step, loss: signal.raise_signal(signal.SIGINT)
+
+    before = set(mp.active_children())
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt) as info:
+            run(dataclasses.replace(cfg, workers=2), progress=progress)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert info.traceback  # kept: the generators of the run are alive
+    assert set(mp.active_children()) <= before
+
+
 # ------------------------------------------------------------ faults
 
-SLOW = "epochs = 60\nbatch_size = 8\n" + SETTINGS_TOML  # seconds per training
+HOLD = "epochs = 3\nbatch_size = 8\n" + SETTINGS_TOML  # the same 3 settings
+FIRST, *HELD = SETTINGS
+LABEL = {s: setting_label(s) for s in SETTINGS}
 
 
 @pytest.fixture
 def slow(image_tree, tmp_path) -> dict:
-    """A config whose trainings take a few seconds each, its tree and cache."""
+    """A config of ``SETTINGS`` whose 2nd and 3rd settings' trainings are held
+    (``holding``): its tree, its cache, and the folder of the held markers."""
     tree = image_tree(classes=("automobile", "cat"), n_train=40, n_test=8,
                       size=(16, 16))
     path = tmp_path / "slow.toml"
-    path.write_text(SLOW)
-    return {"config": path, "tree": tree, "cache": tmp_path / "cache"}
+    path.write_text(HOLD)
+    return {"config": path, "tree": tree, "cache": tmp_path / "cache",
+            "held": tmp_path / "held"}
 
 
-def start_run(slow: dict, *args) -> subprocess.Popen:
-    """``python -m mlp_lab run`` on the slow config, in a new process."""
+def start_run(slow: dict, *args, hold: bool = True, write: bool = False
+              ) -> subprocess.Popen:
+    """``python -m mlp_lab run`` on the config, in a new process; with
+    ``hold``, the trainings of ``HELD`` stop after their first epoch; with
+    ``write``, the command stops in the 1st setting's entry write too."""
+    env = environment(MLP_LAB_DATA=slow["tree"], MLP_LAB_CACHE=slow["cache"])
+    if hold:
+        env = holding(env, slow["held"], *HELD, write=write)
     return subprocess.Popen([sys.executable, "-m", "mlp_lab", "run", "--config",
-                             str(slow["config"]), *args], cwd=ROOT,
-                            env=environment(MLP_LAB_DATA=slow["tree"],
-                                            MLP_LAB_CACHE=slow["cache"]),
+                             str(slow["config"]), *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=ctrl_c_as_in_a_terminal)
+
+
+def ctrl_c_as_in_a_terminal() -> None:
+    """In the command: SIGINT at its default action, as a terminal starts it,
+    so that Python turns it into KeyboardInterrupt. A shell without job
+    control starts a background job (``make test &``, nohup) with SIGINT
+    ignored, and every process below would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def workers_of(proc: subprocess.Popen) -> list[psutil.Process]:
@@ -154,13 +197,23 @@ def workers_of(proc: subprocess.Popen) -> list[psutil.Process]:
     return out
 
 
-def wait_for(condition, proc: subprocess.Popen, what: str, limit: float = 240):
-    deadline = time.monotonic() + limit
-    while not (found := condition()):
-        assert proc.poll() is None, f"the run ended before {what}"
-        assert time.monotonic() < deadline, f"no {what} in time"
-        time.sleep(0.05)
-    return found
+def both_workers_held(slow: dict, proc: subprocess.Popen,
+                      cached: bool = True) -> list[dict]:
+    """Wait until both workers hold a training of the 2nd setting (and, with
+    ``cached``, the 1st setting is cached); the held trainings. The pool
+    takes the trainings in order, each worker one at a time: the 1st
+    setting's, then the 2nd's, whose first two (SGD, manual) hold in the two
+    workers, and nothing else runs."""
+    results = slow["cache"] / "results"
+    if cached:
+        wait_for(lambda: list(results.glob("setting-*.json")), proc,
+                 "cached setting")
+    now = wait_for(lambda: len(h := held(slow["held"])) == 2 and h, proc,
+                   "two held trainings")
+    assert {h["setting"] for h in now} == {LABEL[HELD[0]]}
+    assert {h["trainer"] for h in now} == set(TRAINERS[:2])
+    assert {h["pid"] for h in now} == {w.pid for w in workers_of(proc)}
+    return now
 
 
 def entries(results: Path) -> dict[str, int]:
@@ -168,75 +221,92 @@ def entries(results: Path) -> dict[str, int]:
     return {p.name: p.stat().st_mtime_ns for p in results.glob("setting-*")}
 
 
-def assert_whole_entries(results: Path) -> int:
-    """Each entry has both files (weights and JSON); returns their count."""
+def cached_settings(results: Path) -> list[str]:
+    """The labels of the settings whose entries are whole (both files)."""
     names = entries(results)
     stems = {n.rsplit(".", 1)[0] for n in names}
     assert names.keys() == {f"{s}.{ext}" for s in stems for ext in ("pt", "json")}
-    return len(stems)
+    assert not list(results.glob(".*.tmp"))  # no write was cut short
+    return sorted(setting_label(Setting(d["lr"], d["momentum"], d["weight_decay"]))
+                  for d in (json.loads(p.read_text())
+                            for p in results.glob("setting-*.json")))
 
 
 def test_a_killed_worker_names_its_setting_and_the_rerun_trains_the_rest(slow):
+    """``kill -9`` of the worker that trains the 2nd setting with SGD, while
+    it does: the error names that training, the 1st setting stays cached."""
     results = slow["cache"] / "results"
     proc = start_run(slow, "--workers", "2")
     try:
-        wait_for(lambda: list(results.glob("setting-*.json")), proc,
-                 "finished setting")
-        victim = wait_for(lambda: workers_of(proc), proc, "worker")[0]
-        victim.send_signal(signal.SIGKILL)
-        out, err = proc.communicate(timeout=120)
+        now = both_workers_held(slow, proc)
+        victim = next(h["pid"] for h in now if h["trainer"] == "sgd")
+        os.kill(victim, signal.SIGKILL)
+        out, err = proc.communicate(timeout=GUARD_S)
     finally:
         proc.kill()
     assert proc.returncode == 2, err
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and lines[0].startswith(
-        "error: a worker process died (SIGKILL) while training lr="), err
+        "error: a worker process died (SIGKILL) while training "
+        f"{LABEL[HELD[0]]} (SGD); the settings finished before are cached. "
+        "Fix: run again"), err
     assert err.rstrip().endswith(lines[0])  # the last word: after the progress
-    assert "Fix: run again" in lines[0] and "Traceback" not in err
-    cached = {(d["lr"], d["momentum"], d["weight_decay"])
-              for d in (json.loads(p.read_text())
-                        for p in results.glob("setting-*.json"))}
-    named = lines[0].split("while training ")[1].split(";")[0].split(" and ")
-    assert 1 <= len(named) <= 2
-    labels = {f"lr={s.lr:g}, momentum={s.momentum:g}, weight_decay="
-              f"{s.weight_decay:g}": (s.lr, s.momentum, s.weight_decay)
-              for s in SETTINGS}
-    for name in named:  # a training of a setting that did not finish
-        label, trainer = name.rsplit(" (", 1)
-        assert trainer in ("SGD)", "manual)") and labels[label] not in cached
+    assert "Traceback" not in err
+    assert cached_settings(results) == [LABEL[FIRST]]
     done = entries(results)
-    n_done = assert_whole_entries(results)
-    assert 1 <= n_done < 3
 
-    again = start_run(slow, "--workers", "2")
-    out, err = again.communicate(timeout=300)
+    again = start_run(slow, "--workers", "2", hold=False)
+    out, err = again.communicate(timeout=GUARD_S)
     assert again.returncode == 0, err
-    assert f"({n_done} of 3 settings from the results cache)" in out
+    assert "(1 of 3 settings from the results cache)" in out
     after = entries(results)
     assert all(after[name] == mtime for name, mtime in done.items())
-    assert assert_whole_entries(results) == 3
+    assert cached_settings(results) == sorted(LABEL.values())
 
 
 def test_ctrl_c_stops_every_worker_and_leaves_no_partial_entry(slow):
+    """SIGINT while both workers train: exit 130, no worker left, the 1st
+    setting's entry whole and nothing of the others. The command may still
+    be handling the 1st setting's result when the signal comes, or already
+    wait on the pool: the outcome is the same on each path, and that is all
+    this asserts (the write itself: the next test)."""
     results = slow["cache"] / "results"
     proc = start_run(slow, "--workers", "2")
     try:
-        workers = wait_for(lambda: len(w := workers_of(proc)) == 2 and w, proc,
-                           "two workers")
-        time.sleep(1.0)  # in the middle of the first trainings
+        both_workers_held(slow, proc)
+        workers = workers_of(proc)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=GUARD_S)
     finally:
         proc.kill()
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
-    deadline = time.monotonic() + 20
-    while (alive := [w.pid for w in workers if w.is_running()
-                     and w.status() != psutil.STATUS_ZOMBIE]):
-        assert time.monotonic() < deadline, f"workers {alive} still running"
-        time.sleep(0.1)
-    n_done = assert_whole_entries(results) if results.is_dir() else 0
-    assert n_done < 3, "interrupt the run while it trains, not after"
+    _, alive = psutil.wait_procs(workers, timeout=GUARD_S)
+    assert not alive, f"workers {[w.pid for w in alive]} still running"
+    assert cached_settings(results) == [LABEL[FIRST]]
+
+
+def test_ctrl_c_during_an_entry_write_keeps_it_whole_then_stops_the_workers(slow):
+    """SIGINT while the command writes the 1st setting's entry, held between
+    its weights file and its JSON file, and both workers train the 2nd: the
+    entry is finished whole first, then the workers are stopped; exit 130."""
+    results = slow["cache"] / "results"
+    proc = start_run(slow, "--workers", "2", write=True)
+    try:
+        wait_for(lambda: writing(slow["held"]), proc, "the entry's write")
+        both_workers_held(slow, proc, cached=False)
+        workers = workers_of(proc)
+        assert [p.suffix for p in results.glob("setting-*")] == [".pt"]
+        proc.send_signal(signal.SIGINT)
+        release(slow["held"], proc)
+        out, err = proc.communicate(timeout=GUARD_S)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    _, alive = psutil.wait_procs(workers, timeout=GUARD_S)
+    assert not alive, f"workers {[w.pid for w in alive]} still running"
+    assert cached_settings(results) == [LABEL[FIRST]]
 
 
 # ------------------------------------------------------------ command line

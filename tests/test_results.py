@@ -146,7 +146,7 @@ def library_copy(tmp_path):
             str(p) for p in (extra_path, top) if p))
         kw = json.dumps({"epochs": cfg.epochs, "limit_per_class": 4})
         proc = subprocess.run([sys.executable, "-c", KEY_SCRIPT, kw], cwd=top,
-                              env=env, capture_output=True, text=True, timeout=120)
+                              env=env, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr
         out = json.loads(proc.stdout)
         assert out["module"] == str(top / "mlp_lab" / "results.py")

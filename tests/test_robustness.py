@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -24,6 +23,9 @@ import pytest
 import torch
 
 from mlp_lab import cache
+from mlp_lab.config import Setting, load_config, setting_label
+
+from holding import held, holding, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "mlp_lab"
@@ -117,70 +119,111 @@ def test_two_runs_in_separate_processes_give_identical_results(hard_tree, tmp_pa
 # ------------------------------------------------------------ crash safety
 
 def test_sigkill_during_training_leaves_only_complete_entries(tree, tmp_path):
-    """Kill the run while setting 2 trains: the rerun takes setting 1 from the
-    cache untouched and trains the others, and only those."""
-    cfg = toml(tmp_path, "epochs = 60\nbatch_size = 8\n" + SETTINGS)  # ~1 s each
-    store = tmp_path / "cache"
+    """Kill the run while setting 2 trains (held after its first epoch, on any
+    machine): the rerun takes setting 1 from the cache untouched and trains
+    the others, and only those."""
+    cfg = toml(tmp_path, "epochs = 3\nbatch_size = 8\n" + SETTINGS)
+    store, markers = tmp_path / "cache", tmp_path / "held"
     results = store / "results"
+    first, *rest = load_config(cfg).settings
+    env = holding(environment(MLP_LAB_DATA=tree, MLP_LAB_CACHE=store), markers,
+                  *rest)
     proc = subprocess.Popen([sys.executable, "-m", "mlp_lab", "run", "--config",
                              str(cfg)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL,
-                            env=environment(MLP_LAB_DATA=tree, MLP_LAB_CACHE=store))
+                            stderr=subprocess.DEVNULL, env=env)
     try:
-        deadline = time.monotonic() + 240
-        while not list(results.glob("setting-*.json")):
-            assert proc.poll() is None, "the run ended before it could be killed"
-            assert time.monotonic() < deadline, "no setting finished in time"
-            time.sleep(0.02)
+        wait_for(lambda: list(results.glob("setting-*.json")), proc,
+                 "a cached setting")
+        wait_for(lambda: held(markers), proc, "a held training")
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.kill()
         proc.wait()
-    done = {p.name: p.stat().st_mtime_ns for p in results.glob("setting-*")
-            if not p.name.endswith(".tmp")}
-    n_done = len([n for n in done if n.endswith(".json")])
-    assert 1 <= n_done < 3, "kill the run while it trains, not after"
+    assert {h["setting"] for h in held(markers)} == {setting_label(rest[0])}
+    done = {p.name: p.stat().st_mtime_ns for p in results.glob("setting-*")}
+    assert [_label(p) for p in results.glob("setting-*.json")] == [
+        setting_label(first)]
+    assert len([n for n in done if n.endswith(".pt")]) == 1
 
     again = mlp_lab("run", "--config", cfg, MLP_LAB_DATA=tree, MLP_LAB_CACHE=store)
     assert again.returncode == 0, again.stderr
-    assert f"({n_done} of 3 settings from the results cache)" in again.stdout
+    assert "(1 of 3 settings from the results cache)" in again.stdout
     after = {p.name: p.stat().st_mtime_ns for p in results.glob("setting-*")}
-    assert all(after[name] == mtime for name, mtime in done.items()
-               if name.endswith(".json")), "a complete entry was rewritten"
+    assert all(after[name] == mtime for name, mtime in done.items()), \
+        "a complete entry was rewritten"
     assert len([n for n in after if n.endswith(".json")]) == 3
     assert len([n for n in after if n.endswith(".pt")]) == 3
 
 
+def _label(entry: Path) -> str:
+    """The setting of a results cache entry's JSON file."""
+    d = json.loads(entry.read_text())
+    return setting_label(Setting(d["lr"], d["momentum"], d["weight_decay"]))
+
+
+# Writes entry 0 whole, then entry 1 until it reaches POINT, where it says so
+# and waits to be killed: "data" (half of the archive's bytes are in the temp
+# file), "rename" (the temp file is whole and synced, not yet renamed) or
+# "sync" (renamed, the folder not yet synced).
 WRITER = """
-import sys, torch
+import io, os, signal, sys, torch
 from pathlib import Path
-from mlp_lab.cache import save_tensors
-target = Path(sys.argv[1])
-i = 0
-while True:
-    save_tensors(target, {"i": i, "x": torch.full((1_000_000,), float(i))})
-    if i == 0:
-        print("ready", flush=True)  # one complete entry written
-    i += 1
+from mlp_lab import cache
+target, point = Path(sys.argv[1]), sys.argv[2]
+
+
+def entry(i):
+    return {"i": i, "x": torch.full((100_000,), float(i))}
+
+
+def hold(*args):
+    print(point, flush=True)
+    while True:
+        signal.pause()
+
+
+def half_save(obj, f):
+    buf = io.BytesIO()
+    save(obj, buf)
+    f.write(buf.getvalue()[:len(buf.getvalue()) // 2])
+    f.flush()
+    hold()
+
+
+cache.save_tensors(target, entry(0))
+save = torch.save
+if point == "data":
+    torch.save = half_save
+elif point == "rename":
+    os.replace = hold
+else:
+    cache.sync_folder = hold
+cache.save_tensors(target, entry(1))
 """
 
 
 def _complete(entry) -> bool:
     """A dict exactly as the writer wrote it (every element equal to ``i``)."""
     x = entry["x"]
-    return (set(entry) == {"i", "x"} and x.shape == (1_000_000,)
+    return (set(entry) == {"i", "x"} and x.shape == (100_000,)
             and bool((x == float(entry["i"])).all()))
 
 
-def test_sigkill_during_cache_writes_leaves_no_partial_entry(tmp_path):
+@pytest.mark.parametrize("point,kept,temp", [
+    ("data", 0, "partial"), ("rename", 0, "whole"), ("sync", 1, None)])
+def test_sigkill_during_a_cache_write_leaves_no_partial_entry(tmp_path, point,
+                                                              kept, temp):
+    """A writer killed at each stage of replacing entry 0 by entry 1: the entry
+    is ``kept`` (the old one or the new one), whole; the temp file it leaves
+    (``temp``: none, the partial one, or whole) is never read as an entry."""
     folder = tmp_path / "cache"
     folder.mkdir()
     target = folder / "big.pt"
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target)], cwd=ROOT,
-                            env=environment(), stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target), point],
+                            cwd=ROOT, env=environment(), stdout=subprocess.PIPE,
+                            text=True)
     try:
-        assert proc.stdout.readline().strip() == "ready"
-        time.sleep(random.uniform(0.3, 1.5))  # mid-write, most of the time
+        assert proc.stdout.readline().strip() == point  # it holds there
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.kill()
@@ -188,14 +231,18 @@ def test_sigkill_during_cache_writes_leaves_no_partial_entry(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", cache.CacheWarning)  # damaged: a failure
         entry = cache.load_tensors(target)
-    assert entry is not None and _complete(entry)
+    assert entry is not None and _complete(entry) and entry["i"] == kept
     leftovers = sorted(folder.glob(".*.tmp"))
-    assert set(folder.iterdir()) <= {target, *leftovers}
+    assert set(folder.iterdir()) == {target, *leftovers}
+    assert len(leftovers) == (temp is not None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", cache.CacheWarning)  # partial: it says so
-        for tmp in leftovers:  # never read by the cache, and never half valid
-            partial = cache.load_tensors(tmp)
-            assert partial is None or _complete(partial)
+        for tmp in leftovers:  # not an entry's name: the cache never reads it
+            left = cache.load_tensors(tmp)
+            if temp == "partial":
+                assert left is None
+            else:
+                assert _complete(left) and left["i"] == 1
 
     # A dead writer's temp file (old) goes at the next write; a young one may
     # belong to a live writer, and a file not named as ours is not ours: both stay.

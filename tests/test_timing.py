@@ -15,6 +15,8 @@ def test_book_timing_runs_every_chapter_in_order(tmp_path):
     (tmp_path / "b.qmd").write_text(
         "# B\n\n```{python}\nimport time\ntime.sleep(0.3)\nopen('ran', 'w')\n```\n")
     (tmp_path / "a.qmd").write_text("# A\n\nValue `{python} 1 + 1`.\n")
+    # The chapter sleeps 0.3 s: a lower bound on its time on any machine, so
+    # that the test can tell that the time is the chapter's (no upper bound).
     t = timing.book_timing(tmp_path, dict(os.environ))
     assert [c["chapter"] for c in t["chapters"]] == ["index.qmd", "b.qmd", "a.qmd"]
     seconds = {c["chapter"]: c["seconds"] for c in t["chapters"]}

@@ -34,6 +34,10 @@ from . import authors, parta, partb
 NOTEBOOKS = {"backpropagation.ipynb": parta, "gradient_descent.ipynb": partb}
 REPORT_PDF = PROJECT_ROOT / "_report" / "report.pdf"
 FILES = (*NOTEBOOKS, "report.pdf", "README.txt")
+# The book's IPython profile, which scripts/render_book.sh gives the book's
+# kernels too: it drops ipykernel's notice "Kernel is running over TCP without
+# encryption" and nothing else (book/_ipython/profile_default says why).
+KERNEL_PROFILE = PROJECT_ROOT / "book" / "_ipython"
 
 
 class HandinError(RuntimeError):
@@ -44,6 +48,7 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, env: dict,
             name: str) -> nbformat.NotebookNode:
     """Run every cell of ``nb`` in a fresh python3 kernel in ``cwd``, in place."""
     env = {k: v for k, v in env.items() if k != "MPLBACKEND"}  # inline figures
+    env["IPYTHONDIR"] = str(KERNEL_PROFILE)
     client = NotebookClient(nb, timeout=None, kernel_name="python3",
                             shutdown_kernel="immediate",
                             resources={"metadata": {"path": str(cwd)}})
@@ -99,7 +104,8 @@ def render_report(env: dict) -> Path:
                           "Quarto from https://quarto.org/docs/get-started/ "
                           "and run make handin again.")
     out = subprocess.run([quarto, "render", "--profile", "report"],
-                         cwd=PROJECT_ROOT, env={**env, "QUARTO_PYTHON": sys.executable},
+                         cwd=PROJECT_ROOT, env={**env, "QUARTO_PYTHON": sys.executable,
+                                                "IPYTHONDIR": str(KERNEL_PROFILE)},
                          text=True, capture_output=True)
     if out.returncode != 0 or not REPORT_PDF.is_file():
         raise HandinError("quarto render --profile report failed:\n"

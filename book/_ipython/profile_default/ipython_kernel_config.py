@@ -1,7 +1,8 @@
 # The IPython kernel that executes the book's chapters: scripts/render_book.sh
 # (make book, make report) sets IPYTHONDIR to book/_ipython, so every kernel
 # Quarto starts reads this file, and not the user's ~/.ipython profile (whose
-# startup scripts would make a render depend on the machine).
+# startup scripts would make a render depend on the machine); make handin
+# (mlp_lab/handin/build.py, KERNEL_PROFILE) gives its notebooks' kernels the same.
 #
 # Why a filter: ipykernel (7.4 here) logs "Kernel is running over TCP without
 # encryption ..." (ipykernel/kernelapp.py, init_sockets) at WARNING level each
