@@ -103,7 +103,8 @@ def readme_table() -> dict[str, set[str]]:
 
 def test_readme_table_is_the_code():
     actual = {m: imports(p)[0] for m, p in MODULES.items()
-              if m and not m.endswith("__main__") and m not in ("speed", "book", "handin")}
+              if m and not m.endswith("__main__")
+              and m not in ("speed", "book", "handin")}
     assert readme_table() == actual
 
 

@@ -102,7 +102,8 @@ MODULES = sorted({p.stem for p in PACKAGE.rglob("*.py")} - {"__init__", "__main_
 # What the report's body must not name (the reproducibility paragraph may):
 # the library and its modules, files, build commands, caches, environment.
 SOFTWARE = [r"\bmlp_lab\b", rf"\b(?:{'|'.join(MODULES)})\.[a-z_]+\(?",
-            r"\bmake (?:book|report|handin|test|run|setup|bench)\b", r"\b[\w/]+\.(?:py|qmd|json|toml|yml|typ)\b",
+            r"\bmake (?:book|report|handin|test|run|setup|bench)\b",
+            r"\b[\w/]+\.(?:py|qmd|json|toml|yml|typ)\b",
             r"\bcache", r"python -m", r"\bquarto\b", r"\bMLP_LAB_\w+",
             r"\bcontract\b", r"\brender\b"]
 

@@ -179,8 +179,9 @@ def final_loss_bars(results) -> Figure:
 
     def last(curve, s):
         return math.nan if s.diverged or not curve else curve[-1]
-    series = [(TRAINER_LABELS[0], [last(s.train_loss_sgd, s) for s in ss], "C0", False),
-              (TRAINER_LABELS[1], [last(s.train_loss_manual, s) for s in ss], "C0", True)]
+    series = [
+        (TRAINER_LABELS[0], [last(s.train_loss_sgd, s) for s in ss], "C0", False),
+        (TRAINER_LABELS[1], [last(s.train_loss_manual, s) for s in ss], "C0", True)]
     _bars(ax, results, series, "{:.4f}")
     ax.set_ylim(0, 1.15 * ax.get_ylim()[1])  # room for the values above the bars
     ax.set(ylabel="training loss (cross-entropy)")

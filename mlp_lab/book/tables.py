@@ -105,7 +105,8 @@ def environment_table(res: Results, quarto: str, config_file: str) -> pd.DataFra
            "Quarto": quarto, "device": f"{e.device} ({e.device_name})",
            "dtype": e.dtype, "seed (models)": e.seed,
            "seed (split)": res.config.split_seed, "SGD code path": e.sgd_path,
-           "data source": res.data.source, "data location": shown_place(res.data.location),
+           "data source": res.data.source,
+           "data location": shown_place(res.data.location),
            "data fingerprint": res.data.fingerprint,
            "library code hash": cache.source_hash(cache.COMPUTE_MODULES),
            "config": config_file}

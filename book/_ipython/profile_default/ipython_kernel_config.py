@@ -11,9 +11,10 @@
 # here: Quarto's kernel manager (jupyter_client) binds the kernel to
 # 127.0.0.1, so only processes on this machine can reach it, and it accepts
 # only messages signed with the key of its connection file (readable by this
-# user alone); the kernel runs the book's own code anyway. Raising the log level would silence every
-# other warning too; this filter drops that one message and nothing else, so
-# real warnings and errors still reach the render log. The kernel still
+# user alone); the kernel runs the book's own code anyway. Raising the log
+# level would silence every other warning too; this filter drops that one
+# message and nothing else, so real warnings and errors still reach the render
+# log. The kernel still
 # listens on loopback only: nothing here changes its transport or address.
 
 UNENCRYPTED_TCP_NOTICE = "Kernel is running over TCP without encryption."
