@@ -45,13 +45,15 @@ def plot_accuracies(train_acc: list, val_acc: list, labels: list, title: str) ->
     """Training and validation accuracy of each setting, side by side."""
     x = torch.arange(len(labels))
     plt.figure(figsize=(7, 4))
-    plt.bar(x - 0.2, train_acc, width=0.4, label="training")
-    plt.bar(x + 0.2, val_acc, width=0.4, label="validation")
+    for shift, acc, label in ((-0.2, train_acc, "training"),
+                              (0.2, val_acc, "validation")):
+        bars = plt.bar(x + shift, acc, width=0.4, label=label)
+        plt.bar_label(bars, fmt="%.3f", fontsize="x-small")
     plt.xticks(x, labels)
-    plt.ylim(min(train_acc + val_acc) - 0.05, 1)
+    plt.ylim(0, 1.08)  # from zero: the bars' heights compare truly; room for values
     plt.ylabel("accuracy")
     plt.title(title)
-    plt.legend()
+    plt.legend(loc="upper left", bbox_to_anchor=(1, 1))
     plt.show()
 
 

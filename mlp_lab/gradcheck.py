@@ -116,19 +116,19 @@ def four_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                 lr: float = 0.1) -> dict:
     """The course's four checks of ``backpropagation`` on a batch (x, y), each the
     worst over the parameters: 1. the relative error against autograd; 2. the
-    worst |a - n| / (|a| + |n|) against centered differences n = (L(theta + h e_i)
-    - L(theta - h e_i)) / (2h) on ``entries`` random entries i of each parameter,
-    with |a| there and the largest |a - n|; 3. whether an SGD step with these
-    gradients changed every parameter; 4. whether each stays a leaf requiring grad."""
+    worst |g - g_fd| / (|g| + |g_fd|) against the centered difference g_fd =
+    (L(theta + h e_i) - L(theta - h e_i)) / (2h) on ``entries`` random entries
+    i of each parameter, with |g| there and the largest |g - g_fd|; 3. whether an
+    SGD step changed every parameter; 4. whether each stays a leaf requiring grad."""
     params = [p for l in range(1, len(model.fc) + 1)
               for p in (model.fc[str(l)].weight, model.fc[str(l)].bias)]
     backpropagation(model, y, model(x))
-    mine = [g for l in range(1, len(model.fc) + 1)
-            for g in (model.dL_dw[l], model.dL_db[l])]
-    auto = torch.autograd.grad(course_loss(model(x), y), params)
-    errors = []  # per entry: relative error, |a|, |a - n|
+    manual = [g for l in range(1, len(model.fc) + 1)
+              for g in (model.dL_dw[l], model.dL_db[l])]
+    autograd = torch.autograd.grad(course_loss(model(x), y), params)
+    errors = []  # per entry: relative error, |g|, |g - g_fd|
     with torch.no_grad():
-        for p, grad in zip(params, mine):
+        for p, grad in zip(params, manual):
             flat = p.view(-1)  # writing an entry moves the parameter itself
             for i in torch.randperm(p.numel())[:entries].tolist():
                 old = flat[i].item()
@@ -137,14 +137,14 @@ def four_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                 flat[i] = old - h
                 minus = course_loss(model(x), y).item()
                 flat[i] = old
-                a, n = grad.view(-1)[i].item(), (plus - minus) / (2 * h)
-                errors.append((abs(a - n) / max(abs(a) + abs(n), TINY), abs(a),
-                               abs(a - n)))
+                g, g_fd = grad.view(-1)[i].item(), (plus - minus) / (2 * h)
+                errors.append((abs(g - g_fd) / max(abs(g) + abs(g_fd), TINY),
+                               abs(g), abs(g - g_fd)))
     before = [p.detach().clone() for p in params]
-    for p, grad in zip(params, mine):
+    for p, grad in zip(params, manual):
         p.grad = grad.clone()
     torch.optim.SGD(params, lr=lr).step()
-    return {"vs autograd": max(relative_error(a, b) for a, b in zip(mine, auto)),
+    return {"vs autograd": max(map(relative_error, manual, autograd)),
             "vs finite diff.": max(errors)[0],
             "SGD step changed weights": all(not torch.equal(p, b)
                                             for p, b in zip(params, before)),

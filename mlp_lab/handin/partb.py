@@ -13,13 +13,14 @@ from __future__ import annotations
 import nbformat
 
 from ..config import Config, model_name, setting_label
+from ..book.effects import effects
 from ..results import Results
 from .cells import IMPORTS, code, glue, md, notebook, title
 from .pull import Library
 
 SETUP = """
 torch.set_default_dtype(torch.{dtype})  # both trainers in {dtype}
-torch.set_num_threads(1)  # as the report's numbers: sums in the same order
+torch.set_num_threads(1)  # float sums in one fixed order: the same numbers each run
 device = default_device()
 cfg = SimpleNamespace(
 {fields})
@@ -55,40 +56,51 @@ loaders = {split: batches(x[split].flatten(1).to(device), labels[split].to(devic
 MODEL = """print(MyMLP(cfg.sizes))"""
 
 TRAIN_ALL = """
-runs = []  # per setting: both trainings, from the same initial weights
-for i, setting in enumerate(settings):
-    run = SimpleNamespace(setting=setting)
-    for trainer in ("sgd", "manual"):
+def train_both(setting: Setting) -> SimpleNamespace:
+    \"\"\"``setting`` trained by ``train`` (sgd) and by ``train_manual_update``
+    (manual) from the same initial weights; the SGD model's accuracies, whether
+    a loss diverged, and the largest difference between the final weights.\"\"\"
+    sgd, manual = SimpleNamespace(), SimpleNamespace()
+    for trainer, run in (("sgd", sgd), ("manual", manual)):
         torch.manual_seed(cfg.seed)  # before each model is created
-        model = MyMLP(cfg.sizes).to(device)
-        losses = train_model(cfg, setting, trainer, model, loaders["train"])
-        setattr(run, trainer, SimpleNamespace(model=model, losses=losses))
-    run.train_acc = accuracy(run.sgd.model, loaders["train"])
-    run.val_acc = accuracy(run.sgd.model, loaders["val"])
-    run.diverged = not all(map(math.isfinite, run.sgd.losses + run.manual.losses))
-    runs.append(run)
-    print(f"Model {i + 1} ({setting}): trained by both trainers, final loss "
-          f"{run.sgd.losses[-1]:.5f}")
+        run.model = MyMLP(cfg.sizes).to(device)
+        run.losses = train_model(cfg, setting, trainer, run.model, loaders["train"])
+    return SimpleNamespace(
+        setting=setting, sgd=sgd, manual=manual,
+        train_acc=accuracy(sgd.model, loaders["train"]),
+        val_acc=accuracy(sgd.model, loaders["val"]),
+        diverged=not all(map(math.isfinite, sgd.losses + manual.losses)),
+        weight_diff=max_abs_diff(list(sgd.model.parameters()),
+                                 list(manual.model.parameters())))
+
+
+trained = {}  # setting index -> its trainings: each setting is trained once
+
+
+def run_of(i: int) -> SimpleNamespace:
+    \"\"\"Model i + 1's trainings, trained the first time a task needs them.\"\"\"
+    if i not in trained:
+        print(f"Training Model {i + 1} ({settings[i]}) with both trainers.")
+        trained[i] = train_both(settings[i])
+    return trained[i]
 
 
 def compare(qualifies, what):
     \"\"\"The first setting that ``qualifies``: its per-epoch losses of both
     trainers side by side, then whether they are identical.\"\"\"
-    i = next((i for i, r in enumerate(runs) if qualifies(r.setting)), None)
+    i = next((i for i, s in enumerate(settings) if qualifies(s)), None)
     if i is None:
         print(f"None of the configured settings has {what}: nothing to compare.")
         return
-    sgd, manual = runs[i].sgd, runs[i].manual
-    print(f"Model {i + 1} ({runs[i].setting}), {what}")
+    run = run_of(i)
+    print(f"Model {i + 1} ({run.setting}), {what}")
     print("epoch  train (torch.optim.SGD)  train_manual_update")
-    for epoch, (a, b) in enumerate(zip(sgd.losses, manual.losses), 1):
+    for epoch, (a, b) in enumerate(zip(run.sgd.losses, run.manual.losses), 1):
         print(f"{epoch:5d}  {a:23.15f}  {b:19.15f}")
-    loss_diff = max_abs_diff(sgd.losses, manual.losses)
-    weight_diff = max_abs_diff(list(sgd.model.parameters()),
-                               list(manual.model.parameters()))
-    verdict = "identical" if loss_diff == weight_diff == 0 else "NOT identical"
+    loss_diff = max_abs_diff(run.sgd.losses, run.manual.losses)
+    verdict = "identical" if loss_diff == run.weight_diff == 0 else "NOT identical"
     print(f"Verdict: {verdict}; the largest difference is {loss_diff:.3g} between "
-          f"the losses and {weight_diff:.3g} between the final weights.")
+          f"the losses and {run.weight_diff:.3g} between the final weights.")
 
 
 compare(lambda s: s.momentum == 0 and s.weight_decay == 0, "plain SGD")"""
@@ -100,17 +112,20 @@ MOMENTUM = """
 compare(lambda s: s.momentum != 0 and s.weight_decay == 0, "momentum alone")"""
 
 TABLE = """
-print("model      lr  momentum  weight decay  final loss  train acc  val acc")
+runs = [run_of(i) for i in range(len(settings))]  # those not trained yet train now
+print("model      lr  momentum  weight decay  final loss  train acc  val acc"
+      "  |SGD - manual|")
 for i, r in enumerate(runs):
     s = r.setting
     print(f"{i + 1:5d}  {s.lr:6g}  {s.momentum:8g}  {s.weight_decay:12g}  "
-          f"{r.sgd.losses[-1]:10.5f}  {r.train_acc:9.4f}  {r.val_acc:7.4f}")
+          f"{r.sgd.losses[-1]:10.5f}  {r.train_acc:9.4f}  {r.val_acc:7.4f}  "
+          f"{r.weight_diff:14.3g}")
 names = [f"Model {i + 1}" for i in range(len(runs))]
 plot_losses([r.sgd.losses for r in runs],
             [f"{n}: {r.setting}" for n, r in zip(names, runs)],
-            "Training loss per epoch (train, torch.optim.SGD)")
+            "Training loss per epoch, torch.optim.SGD")
 plot_accuracies([r.train_acc for r in runs], [r.val_acc for r in runs], names,
-                "Accuracy after training (train, torch.optim.SGD)")"""
+                "Accuracy of each model trained with torch.optim.SGD")"""
 
 SELECT = """
 best = select_best(runs)
@@ -136,7 +151,7 @@ if best is not None:
           ", ".join(cfg.class_names) + "):\\n", confusion.numpy())
     plot_confusion(confusion, cfg.class_names)"""
 
-# The numbers of tasks 8 to 10 at full precision (repr), as the report has them.
+# The numbers of tasks 8 to 10 unrounded (repr): the report rounds them.
 FINAL = """
 {"final_loss_sgd": [r.sgd.losses[-1] for r in runs],
  "final_loss_manual": [r.manual.losses[-1] for r in runs],
@@ -180,6 +195,24 @@ def analysis(cfg: Config, record: Results) -> str:
         "generalization gap.")
 
 
+def factor_effects(record: Results) -> str:
+    """Task 8's reading of its table: the change in validation accuracy
+    between each pair of settings that differ in one factor alone."""
+    said = []
+    for factor, name in (("lr", "The learning rate"), ("momentum", "Momentum"),
+                         ("weight_decay", "Weight decay")):
+        found = effects(record, factor)
+        if found:
+            said.append(f"{name}: " + ", ".join(
+                f"{100 * d:+.1f} points from {model_name(i)} to {model_name(j)}"
+                for i, j, d in found) + ".")
+    if not said:
+        return ("No two settings differ in one factor alone, so the table cannot "
+                "single out the effect of any one factor.")
+    return ("**Each factor alone.** The change in validation accuracy between "
+            "settings that differ in that factor only. " + " ".join(said))
+
+
 def cells(cfg: Config, names: list[str], record: Results,
           lib: Library) -> list[nbformat.NotebookNode]:
     """The cells of Part B for ``cfg``, by ``names``."""
@@ -191,8 +224,8 @@ def cells(cfg: Config, names: list[str], record: Results,
     edition = (f"CIFAR-10, {a} vs {b} at {size}x{size} pixels, layers "
                f"{'-'.join(map(str, cfg.sizes))}, {n} settings of "
                f"(lr, momentum, weight decay), {cfg.epochs} epochs.")
-    lib.need("import math", "import torch", "from pathlib import Path",
-             "from types import SimpleNamespace")
+    lib.need("import math", "import torch",
+             "from pathlib import Path", "from types import SimpleNamespace")
     return [
         title("Part B: gradient descent", names, edition),
         glue(IMPORTS),
@@ -237,10 +270,9 @@ momentum included."""),
 The two trainers give the same numbers only if everything else is equal:
 `torch.manual_seed({cfg.seed})` before each model is created, {cfg.dtype},
 and the same batches in the same order (no shuffling). `train_model` runs
-either trainer on a setting. The next cell trains each of the {n} settings
-of task 8 with both trainers, once; tasks 5 to 8 read these trainings. It
-then compares the two trainers on the setting without momentum and weight
-decay, epoch by epoch."""),
+either trainer on a setting; `run_of` trains a setting with both, the first
+time a task needs it. The next cell compares the two trainers epoch by epoch
+on the setting without momentum and weight decay."""),
         code(lib, "training.train_model", "training.max_abs_diff",
              "trainers.accuracy"),
         glue(TRAIN_ALL),
@@ -257,9 +289,11 @@ The same comparison on a setting with momentum and no weight decay."""),
 
 The {n} settings, each trained for {cfg.epochs} epochs with batches of
 {cfg.batch_size}: the final training loss (the mean over the last epoch's
-batches) and the accuracy on the training and validation splits."""),
+batches), the accuracy on the training and validation splits, and the largest
+difference between the final weights of the two trainers."""),
         code(lib, "figures.plot_losses", "figures.plot_accuracies"),
         glue(TABLE),
+        md(factor_effects(record)),
         md("""## Task 9: model selection
 
 The selected model is the one of highest validation accuracy (the first
@@ -273,8 +307,7 @@ first time."""),
         code(lib, "trainers.confusion_matrix", "figures.plot_confusion"),
         glue(TEST),
         md("**Analysis.** " + analysis(cfg, record)),
-        md("The numbers of tasks 8 to 10 at full precision, as the report "
-           "quotes them (rounded)."),
+        md("The numbers of tasks 8 to 10, unrounded."),
         glue(FINAL),
     ]
 
