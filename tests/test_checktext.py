@@ -44,7 +44,7 @@ def test_unequal_trainers():
 def test_the_textbook_drift_is_measured_not_assumed():
     res = records.results([S(), S(momentum=0.9)])
     assert CT.drift_sentence(res) == (
-        "The textbook update, which rounds differently, ends up to 4.4 \u00d7 "
+        "The textbook update, which rounds differently, ends 4.4 \u00d7 "
         "10\u207b\u00b9\u2076 away from the optimizer's parameters in every setting: "
         "close, but not the same model.")
     res.settings[0].max_abs_diff_params_textbook = 0.0

@@ -41,11 +41,13 @@ def test_the_largest_departures_are_named_with_their_likely_reasons(five):
     assert compare.departures_sentence(five) == (
         "Against the original report, our validation accuracies differ from it by "
         "at most 1.8 percentage points (Model 5), each within twice the standard "
-        "error of two accuracies measured on different sets of 1,000 images, which "
-        "a different split alone can produce. Our training accuracies depart from "
+        "error of two accuracies measured on different sets of 1,000 images (plus "
+        "half its rounding step of 0.001), which a different split alone can "
+        "produce. Our training accuracies depart from "
         "it by more than twice the standard error of two accuracies measured on "
-        "different sets of 9,000 images in Models 3, 4 and 5 (\u22121.7, \u22120.6, "
-        "\u22123.6 percentage points, against limits of 0.5 to 0.6 points), and "
+        "different sets of 9,000 images (plus half its rounding step of 0.001) in "
+        "Models 3, 4 and 5 (\u22121.7, \u22120.6, \u22123.6 percentage points, "
+        "against limits of 0.5, 0.5 and 0.6 points), and "
         "stay within it in Models 1 and 2. It gives a final loss only for Model 5, "
         "0.031, its lowest; ours is 0.134, 4.3 times as high, and Models 3 and 4 "
         "end lower here. Likely reasons: our images are a lossy JPEG copy, not the "
@@ -62,7 +64,8 @@ def test_validation_accuracies_beyond_the_split_s_noise_are_named(five):
     assert text.startswith(
         "Against the original report, our validation accuracies depart from it by "
         "more than twice the standard error of two accuracies measured on "
-        "different sets of 1,000 images in Model 1 (\u22128.5 percentage points, "
+        "different sets of 1,000 images (plus half its rounding step of 0.001) in "
+        "Model 1 (\u22128.5 percentage points, "
         "against a limit of 3.3 points), and stay within it in Models 2, 3, 4 and "
         "5.")
     assert "within what a different data copy" not in text
@@ -90,7 +93,7 @@ def test_the_2023_edition_against_the_course_output():
         "Against the course's published output, our validation accuracies differ "
         "from it by at most 1.0 percentage points (Model 1), each within twice the "
         "standard error of two accuracies measured on different sets of 1,000 "
-        "images (allowing for its rounding to 0.01), which a different split "
+        "images (plus half its rounding step of 0.01), which a different split "
         "alone can produce.")
     assert ("Our final losses are 0.9 to 1.1 times its, and the lowest is that "
             "of Model 3 in both.") in text

@@ -37,13 +37,15 @@ def test_each_pair_is_named_and_weighed_against_chance(five):
     assert E.effect_sentence(five, "momentum") == (
         "Between settings that differ in momentum alone, it raised the validation "
         "accuracy in both pairs: +1.7 percentage points from Model 1 to Model 3 "
-        f"({EQ}0.11) and +3.5 from Model 2 to Model 4 ({LT}0.001); only the "
+        f"(60 images right only for Model 3, 43 only for Model 1; {EQ}0.11) and "
+        f"+3.5 from Model 2 to Model 4 (50 against 15; {LT}0.001); only the "
         "change from Model 2 to Model 4 is beyond chance.")
     # an average (+0.4) would hide the -0.5 and the +1.3
     assert E.effect_sentence(five, "weight_decay") == (
         "Between settings that differ in weight decay alone, its effect on the "
         "validation accuracy changes sign: \u22120.5 percentage points from Model 1 "
-        f"to Model 2 ({EQ}0.66) and +1.3 from Model 3 to Model 4 ({EQ}0.072); "
+        f"to Model 2 (39 images right only for Model 2, 44 only for Model 1; "
+        f"{EQ}0.66) and +1.3 from Model 3 to Model 4 (29 against 16; {EQ}0.072); "
         "either change may be chance, so no effect of weight decay can be "
         "claimed.")
     assert E.effect_sentence(five, "lr") == (
@@ -56,7 +58,8 @@ def test_one_pair_that_lowers_beyond_chance():
     assert E.effect_sentence(res, "momentum") == (
         "Between settings that differ in momentum alone, it lowered the validation "
         "accuracy in the one pair: \u221240.0 percentage points from Model 1 to "
-        f"Model 2 ({LT}0.001); the change is beyond chance.")
+        f"Model 2 (0 images right only for Model 2, 40 only for Model 1; {LT}0.001); "
+        "the change is beyond chance.")
 
 
 def test_without_per_image_results_no_verdict_is_given():

@@ -109,9 +109,12 @@ def drift_sentence(res: Results) -> str:
     nonzero = sum(d > 0 for d in drift)
     where = ("in every setting" if nonzero == len(ok) else
              f"in {count(nonzero)} of the {count(len(ok))} settings")
-    return (f"The textbook update, which rounds differently, ends up to "
-            f"{power(max(drift))} away from the optimizer's parameters {where}: "
-            "close, but not the same model.")
+    apart = [d for d in drift if d > 0]
+    span = (power(apart[0]) if min(apart) == max(apart) else
+            f"between {power(min(apart))} and {power(max(apart))}")
+    return (f"The textbook update, which rounds differently, ends {span} away "
+            f"from the optimizer's parameters {where}: close, but not the same "
+            "model.")
 
 
 def device_words(env: Environment) -> str:

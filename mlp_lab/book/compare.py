@@ -54,8 +54,8 @@ def departing(res: Results, ref: Reference, field: str, n: int
 
 
 def _accuracy_sentence(rows, what: str, n: int, ref: Reference) -> str:
-    rounding = (f" (allowing for its rounding to {ref.precision:g})"
-                if ref.precision >= 0.01 else "")
+    rounding = (f" (plus half its rounding step of {ref.precision:g})"
+                if ref.precision > 0 else "")
     noise = (f"twice the standard error of two accuracies measured on different "
              f"sets of {count(n)} images{rounding}")
     far = [(i, d, t) for i, d, t in rows if abs(d) > t]
@@ -65,9 +65,9 @@ def _accuracy_sentence(rows, what: str, n: int, ref: Reference) -> str:
                 f"{points(abs(worst[1]))} ({model_name(worst[0])}), each within "
                 f"{noise}, which a different split alone can produce")
     near = [i for i, d, t in rows if abs(d) <= t]
-    limits = sorted(t for *_, t in far)
-    lo, hi = (f"{100 * v:.1f}" for v in (limits[0], limits[-1]))
-    span = f"a limit of {lo}" if lo == hi else f"limits of {lo} to {hi}"
+    limits = [f"{100 * t:.1f}" for *_, t in far]
+    span = (f"a limit of {limits[0]}" if len(far) == 1 else
+            f"limits of {', '.join(limits[:-1])} and {limits[-1]}")
     return (f"our {what} accuracies depart from it by more than {noise} in "
             f"{models([i for i, *_ in far])} "
             f"({', '.join(signed(100 * d) for _, d, _ in far)} percentage points, "

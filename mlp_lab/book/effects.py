@@ -58,10 +58,14 @@ def models(indices) -> str:
 
 
 def _pair(res: Results, i: int, j: int, d: float, first: bool) -> str:
-    """'+1.7 percentage points from Model 1 to Model 3 (p = 0.1)'."""
+    """'+1.7 percentage points from Model 1 to Model 3 (60 images right only
+    for Model 3, 43 only for Model 1; p = 0.11)'; after the first pair, '+3.5
+    from Model 2 to Model 4 (50 against 15; p < 0.001)'."""
     p = paired(res, j, i)
     unit = " percentage points" if first else ""
-    test = f" ({p_words(p.p_value)})" if p else ""
+    counts = (f"{p.b} images right only for {model_name(j)}, {p.c} only for "
+              f"{model_name(i)}" if first else f"{p.b} against {p.c}") if p else ""
+    test = f" ({counts}; {p_words(p.p_value)})" if p else ""
     return f"{signed(100 * d)}{unit} from {model_name(i)} to {model_name(j)}{test}"
 
 
