@@ -13,13 +13,13 @@ import torch
 def show_samples(images: torch.Tensor, labels: torch.Tensor, class_names, title: str,
                  n: int = 8) -> None:
     """The first ``n`` images of each class, one row per class. uint8 images
-    are shown as they are; others (normalized) rescaled to [0, 1] per image."""
+    are shown as they are; normalized ones with every channel's values from -2
+    (dark) to +2 (bright) standard deviations, the training split's mean grey."""
     fig, axes = plt.subplots(2, n, figsize=(n, 2.4), squeeze=False)
     for label, row in enumerate(axes):
         for ax, image in zip(row, images[labels == label][:n]):
             x = image.permute(1, 2, 0).double()  # (S, S, 3) for imshow
-            x = x / 255 if image.dtype == torch.uint8 else (x - x.min()) / (
-                x.max() - x.min())
+            x = x / 255 if image.dtype == torch.uint8 else (x.clamp(-2, 2) + 2) / 4
             ax.imshow(x.cpu().numpy())
         for ax in row:
             ax.set_xticks([])

@@ -195,6 +195,9 @@ def check_table_rows(sizes: tuple[int, ...], seed: int = 0) -> list[dict]:
 
 
 DETAIL = ("gradient at worst", "absolute error")  # of check_table_rows
+# The columns the book's table shows, the absolute error beside the relative.
+SHOWN = ("net", "activation", "batch", "vs autograd", "vs finite diff.",
+         "absolute error", "SGD step changed weights", "leaves requiring grad")
 
 
 def check_table(sizes: tuple[int, ...], seed: int = 0) -> pd.DataFrame:

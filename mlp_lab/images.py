@@ -55,9 +55,9 @@ def two_classes(dataset, classes, limit: int = 0) -> tuple[torch.Tensor, torch.T
 
 def split_indices(n: int, train_fraction: float,
                   seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Seeded train/validation split of range(n), as
-    ``torch.utils.data.random_split`` draws it: the first
-    round(n * train_fraction) permuted indices are the training split."""
+    """Seeded train/validation split of range(n): the permutation that
+    ``torch.utils.data.random_split`` draws with this seed, whose first
+    round(n * train_fraction) indices are the training split."""
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     n_train = round(n * train_fraction)
     return perm[:n_train], perm[n_train:]

@@ -76,8 +76,8 @@ def sgd_update(params: list[torch.Tensor], buffers: list[torch.Tensor | None],
 
     then its gradient is cleared. ``buffers`` holds each momentum buffer b
     (None before the first step). The tensor calls are PyTorch's own, in its
-    order: ``add(alpha=...)`` fuses a multiply-add, so the result is
-    bit-identical to the optimizer's (theta - lr * g would round twice).
+    order, so every rounding is the optimizer's and the result bit-identical;
+    theta - lr * g need not be (``add(alpha=...)`` may round only once).
     """
     for i, p in enumerate(params):
         g = p.grad

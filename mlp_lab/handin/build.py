@@ -24,6 +24,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from ..book.bookcheck import ANSI
+from ..book.places import shown_place
 from ..cache import PROJECT_ROOT
 from ..config import Config
 from ..timing import timed
@@ -84,7 +85,7 @@ def readme(cfg: Config, record: Results, names: list[str]) -> str:
         f"Config: {config}: {cfg.name}, layers {'-'.join(map(str, cfg.sizes))}, "
         f"{len(cfg.settings)} settings, {cfg.epochs} epochs, batch "
         f"{cfg.batch_size}, seed {cfg.seed}, {cfg.dtype}.",
-        f"Data: {d.source} ({d.location}), {d.n_files} files, fingerprint "
+        f"Data: {d.source} ({shown_place(d.location)}), {d.n_files} files, fingerprint "
         f"{d.fingerprint}. Run again without MLP_LAB_DATA, gradient_descent.ipynb "
         "downloads the canonical CIFAR-10 with torchvision; with MLP_LAB_DATA "
         "set to an ImageFolder tree it reads that tree. Computed with PyTorch "

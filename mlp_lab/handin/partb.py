@@ -43,15 +43,15 @@ show_samples(images["train"], labels["train"], cfg.class_names,
 NORMALIZE = """
 print("Training split, per channel: mean", mean.numpy().round(4),
       "std", std.numpy().round(4))
-x = {split: normalize(images[split], mean, std) for split in images}
-print("After normalization, training split: mean",
-      x["train"].mean(dim=(0, 2, 3)).numpy().round(4) + 0.0,
-      "std", x["train"].std(dim=(0, 2, 3)).numpy().round(4))
-show_samples(x["train"], labels["train"], cfg.class_names,
-             "The same images after normalization (rescaled to show)")
-loaders = {split: batches(x[split].flatten(1).to(device), labels[split].to(device),
-                          cfg.batch_size)
-           for split in x}"""
+normalized = {split: normalize(images[split], mean, std) for split in images}
+print("After normalization, training split: mean",  # + 0.0 prints -0.0 as 0.0
+      normalized["train"].mean(dim=(0, 2, 3)).numpy().round(4) + 0.0,
+      "std", normalized["train"].std(dim=(0, 2, 3)).numpy().round(4))
+show_samples(normalized["train"], labels["train"], cfg.class_names,
+             "The same images after normalization (-2 to +2 standard deviations)")
+loaders = {split: batches(normalized[split].flatten(1).to(device),
+                          labels[split].to(device), cfg.batch_size)
+           for split in normalized}"""
 
 MODEL = """print(MyMLP(cfg.sizes))"""
 
@@ -115,11 +115,11 @@ TABLE = """
 runs = [run_of(i) for i in range(len(settings))]  # those not trained yet train now
 print("model      lr  momentum  weight decay  final loss  train acc  val acc"
       "  |SGD - manual|")
-for i, r in enumerate(runs):
-    s = r.setting
+for i, run in enumerate(runs):
+    s = run.setting
     print(f"{i + 1:5d}  {s.lr:6g}  {s.momentum:8g}  {s.weight_decay:12g}  "
-          f"{r.sgd.losses[-1]:10.5f}  {r.train_acc:9.4f}  {r.val_acc:7.4f}  "
-          f"{r.weight_diff:14.3g}")
+          f"{run.sgd.losses[-1]:10.5f}  {run.train_acc:9.4f}  {run.val_acc:7.4f}  "
+          f"{run.weight_diff:14.3g}")
 names = [f"Model {i + 1}" for i in range(len(runs))]
 plot_losses([r.sgd.losses for r in runs],
             [f"{n}: {r.setting}" for n, r in zip(names, runs)],
@@ -255,9 +255,9 @@ no activation on the output (the cross-entropy loss applies the softmax)."""),
         glue(MODEL),
         md("""## Task 3: `train`, with `torch.optim.SGD`
 
-The training loop of the course's signature. `sgd_optimizer` pins
-`torch.optim.SGD` to its single-tensor code path, the one that task 4
-repeats by hand."""),
+The training loop of the course's signature. `sgd_optimizer` makes
+`torch.optim.SGD` update one parameter at a time (`foreach=False`), the
+steps that task 4 repeats by hand."""),
         code(lib, "trainers.train", "trainers.sgd_optimizer"),
         md("""## Task 4: `train_manual_update`, without an optimizer
 
