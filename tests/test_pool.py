@@ -264,6 +264,17 @@ def test_a_killed_worker_names_its_setting_and_the_rerun_trains_the_rest(slow):
     assert cached_settings(results) == sorted(LABEL.values())
 
 
+def stopped_whole(proc: subprocess.Popen, err: str, workers: list,
+                  results: Path) -> None:
+    """After a Ctrl-C: exit 130 with one plain message, no worker left, the
+    1st setting's entry whole and nothing of the others."""
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    _, alive = psutil.wait_procs(workers, timeout=GUARD_S)
+    assert not alive, f"workers {[w.pid for w in alive]} still running"
+    assert cached_settings(results) == [LABEL[FIRST]]
+
+
 def test_ctrl_c_stops_every_worker_and_leaves_no_partial_entry(slow):
     """SIGINT while both workers train: exit 130, no worker left, the 1st
     setting's entry whole and nothing of the others. The command may still
@@ -279,11 +290,7 @@ def test_ctrl_c_stops_every_worker_and_leaves_no_partial_entry(slow):
         out, err = proc.communicate(timeout=GUARD_S)
     finally:
         proc.kill()
-    assert proc.returncode == 130, err
-    assert "interrupted" in err and "Traceback" not in err
-    _, alive = psutil.wait_procs(workers, timeout=GUARD_S)
-    assert not alive, f"workers {[w.pid for w in alive]} still running"
-    assert cached_settings(results) == [LABEL[FIRST]]
+    stopped_whole(proc, err, workers, results)
 
 
 def test_ctrl_c_during_an_entry_write_keeps_it_whole_then_stops_the_workers(slow):
@@ -302,11 +309,7 @@ def test_ctrl_c_during_an_entry_write_keeps_it_whole_then_stops_the_workers(slow
         out, err = proc.communicate(timeout=GUARD_S)
     finally:
         proc.kill()
-    assert proc.returncode == 130, err
-    assert "interrupted" in err and "Traceback" not in err
-    _, alive = psutil.wait_procs(workers, timeout=GUARD_S)
-    assert not alive, f"workers {[w.pid for w in alive]} still running"
-    assert cached_settings(results) == [LABEL[FIRST]]
+    stopped_whole(proc, err, workers, results)
 
 
 # ------------------------------------------------------------ command line
