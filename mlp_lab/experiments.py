@@ -152,14 +152,14 @@ def _train_missing(cfg: Config, missing: dict[int, str], data: PreparedData,
             yield i, result, done["sgd"].state
 
 
-def select_best(settings: list) -> int | None:
-    """The model selection: the index of the setting of highest validation
-    accuracy (``val_acc``; the first on ties), among those whose training did
-    not diverge (``diverged``); None when every one did."""
-    candidates = [i for i, s in enumerate(settings) if not s.diverged]
+def select_best(runs: list) -> int | None:
+    """The model selection: the index of the trained setting of highest
+    validation accuracy (``val_acc``; the first on ties), among those whose
+    training did not diverge (``diverged``); None when every one did."""
+    candidates = [i for i, trained in enumerate(runs) if not trained.diverged]
     if not candidates:
         return None
-    return max(candidates, key=lambda i: (settings[i].val_acc, -i))
+    return max(candidates, key=lambda i: (runs[i].val_acc, -i))
 
 
 def evaluate_best(cfg: Config, index: int, state: dict, result: SettingResult,

@@ -12,20 +12,33 @@ import torch
 
 def show_samples(images: torch.Tensor, labels: torch.Tensor, class_names, title: str,
                  n: int = 8) -> None:
-    """The first ``n`` images of each class, one row per class. uint8 images
-    are shown as they are; normalized ones with every channel's values from -2
-    (dark) to +2 (bright) standard deviations, the training split's mean grey."""
+    """The first ``n`` images (uint8, (N, 3, S, S)) of each class, one row per
+    class."""
     fig, axes = plt.subplots(2, n, figsize=(n, 2.4), squeeze=False)
     for label, row in enumerate(axes):
         for ax, image in zip(row, images[labels == label][:n]):
             x = image.permute(1, 2, 0).double()  # (S, S, 3) for imshow
-            x = x / 255 if image.dtype == torch.uint8 else (x.clamp(-2, 2) + 2) / 4
+            x = x / 255
             ax.imshow(x.cpu().numpy())
         for ax in row:
             ax.set_xticks([])
             ax.set_yticks([])
         row[0].set_ylabel(class_names[label])
     fig.suptitle(title)
+    plt.show()
+
+
+def plot_channel_histograms(x: torch.Tensor, title: str) -> None:
+    """The distribution of each colour channel's values over the images ``x``
+    (N, 3, S, S)."""
+    plt.figure(figsize=(7, 3))
+    for channel, color in enumerate(("red", "green", "blue")):
+        plt.hist(x[:, channel].flatten().cpu().numpy(), bins=32, histtype="step",
+                 color=color, label=color)
+    plt.xlabel("value")
+    plt.ylabel("number of pixels")
+    plt.title(title)
+    plt.legend()
     plt.show()
 
 

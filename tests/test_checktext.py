@@ -102,7 +102,7 @@ def test_the_finite_differences_error_is_explained_where_it_falls(checks):
     assert CT.fd_worst_sentence(checks) == (
         "The worst, 1.1 \u00d7 10\u207b\u2076 (tanh, batch of 32, network "
         "768-128-32-2), falls on an entry whose gradient is only 1.9 \u00d7 "
-        "10\u207b\u2075, while the absolute error stays below 1.6 \u00d7 "
+        "10\u207b\u2075, while the absolute error is at most 1.6 \u00d7 "
         "10\u207b\u2079 in every check.")
     assert CT.activation_sentence(checks) == (
         "With ReLU the absolute error is the smaller in every network and batch.")

@@ -37,7 +37,7 @@ def fd_worst_sentence(checks) -> str:
     return (f"The worst, {power(row['vs finite diff.'])} ({row['activation']}, "
             f"batch of {row['batch']}, network {row['net']}), falls on an entry "
             f"whose gradient is only {power(row['gradient at worst'])}, while the "
-            f"absolute error stays below {power(checks['absolute error'].max())} "
+            f"absolute error is at most {power(checks['absolute error'].max())} "
             "in every check.")
 
 

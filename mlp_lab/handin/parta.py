@@ -56,8 +56,8 @@ for n_l, batch in [([2, 3, 2], 1), ([2, 3, 2], 10), ({sizes}, 32)]:
 print("All four checks hold in every case.")"""
 
 COURSE = f"""
-# The course's tests_backpropagation.py, when it stands beside this notebook,
-# runs the last two cells; it downloads MNIST into ../data/ itself.
+# The last two cells run the course's tests_backpropagation.py when it stands
+# beside this notebook (it downloads MNIST into ../data/ itself).
 if Path("{HARNESS}").is_file():
     from tests_backpropagation import main_test as course_main_test
 
@@ -102,9 +102,10 @@ in the course's class (ReLU can be chosen instead)."""),
         code(lib, "backprop.course_loss", "backprop.backpropagation"),
         md(f"""## Four checks
 
-The course's four checks, on the toy network 2-3-2 and on one of Part B's size
-({'-'.join(map(str, cfg.sizes))}), tanh: the gradients against autograd and against
-centered finite differences, an SGD step that changes every weight, and
+The course's four checks, as we implemented them, on the toy network 2-3-2 and
+on one of Part B's size ({'-'.join(map(str, cfg.sizes))}), tanh: the gradients
+against autograd (relative error below 1e-3) and against centered finite
+differences (below 1e-4), an SGD step that changes every weight, and
 parameters that are still leaves requiring gradients."""),
         code(lib, "gradcheck.four_checks"),
         glue(CHECKS.format(sizes=list(cfg.sizes))),

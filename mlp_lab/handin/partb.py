@@ -10,10 +10,12 @@ record's to the last bit (``tests/test_handin.py`` compares them).
 
 from __future__ import annotations
 
+import math
+
 import nbformat
 
-from ..config import Config, model_name, setting_label
 from ..book.effects import effects
+from ..config import Config, model_name, setting_label
 from ..results import Results
 from .cells import IMPORTS, code, glue, md, notebook, title
 from .pull import Library
@@ -47,8 +49,8 @@ normalized = {split: normalize(images[split], mean, std) for split in images}
 print("After normalization, training split: mean",  # + 0.0 prints -0.0 as 0.0
       normalized["train"].mean(dim=(0, 2, 3)).numpy().round(4) + 0.0,
       "std", normalized["train"].std(dim=(0, 2, 3)).numpy().round(4))
-show_samples(normalized["train"], labels["train"], cfg.class_names,
-             "The same images after normalization (-2 to +2 standard deviations)")
+plot_channel_histograms(normalized["train"],
+                        "Training split after normalization, per channel")
 loaders = {split: batches(normalized[split].flatten(1).to(device),
                           labels[split].to(device), cfg.batch_size)
            for split in normalized}"""
@@ -162,15 +164,39 @@ FINAL = """
  "confusion": None if best is None else confusion.tolist()}"""
 
 
+CONFIG_COMMENTS = {"split_seed": "  # draws the training/validation split",
+                   "limit_per_class": "  # 0: every image of each class",
+                   "data_dir": "  # '': torchvision's CIFAR-10, or $MLP_LAB_DATA",
+                   "seed": "  # the initial weights of every model"}
+
+
 def config_cell(cfg: Config) -> str:
     """The setup cell: dtype, threads, device, the config's fields that the
     notebook uses, and its settings."""
     keys = ("classes", "class_names", "image_size", "train_fraction", "split_seed",
             "limit_per_class", "data_dir", "sizes", "epochs", "batch_size", "seed")
-    fields = "".join(f"    {k}={getattr(cfg, k)!r},\n" for k in keys)
+    fields = "".join(f"    {k}={getattr(cfg, k)!r},{CONFIG_COMMENTS.get(k, '')}\n"
+                     for k in keys)
     rows = "".join(f"    Setting(lr={s.lr!r}, momentum={s.momentum!r}, "
                    f"weight_decay={s.weight_decay!r}),\n" for s in cfg.settings)
     return SETUP.format(dtype=cfg.dtype, fields=fields, settings=rows)
+
+
+def data_origin(record: Results) -> str:
+    """Which images this run read: the canonical CIFAR-10 or a local copy."""
+    d = record.data
+    if d.source != "imagefolder":
+        return "This run read the canonical CIFAR-10 files."
+    lossy = [t for t in d.file_types if t.lower() in (".jpg", ".jpeg")]
+    return (f"This run read a local ImageFolder copy ({d.n_files:,} files)"
+            + (", JPEG re-encoded: its pixels differ slightly from the canonical "
+               "files', and so may every number below." if lossy else "."))
+
+
+def accuracy_se(acc: float, n: int) -> float:
+    """Standard error of an accuracy ``acc`` measured on ``n`` images:
+    sqrt(acc (1 - acc) / n)."""
+    return math.sqrt(acc * (1 - acc) / n) if n else math.nan
 
 
 def analysis(cfg: Config, record: Results) -> str:
@@ -182,12 +208,16 @@ def analysis(cfg: Config, record: Results) -> str:
     (tn, fp), (fn, tp) = best.confusion
     a, b = cfg.class_names
     gap = best.test_acc - best.val_acc
+    near = abs(gap) <= 2 * accuracy_se(best.val_acc, record.data.n_val)
     return (
         f"{model_name(best.index)} ({setting_label(record.settings[best.index])}) "
         f"reaches {best.test_acc:.4f} on the {tn + fp + fn + tp} test images, "
         f"{abs(gap):.4f} {'above' if gap >= 0 else 'below'} its validation "
-        f"accuracy of {best.val_acc:.4f}: the selection, made on the validation "
-        f"split, carries over to images it never saw. It calls {fp} of the "
+        f"accuracy of {best.val_acc:.4f}: "
+        + ("within twice the standard error of the validation accuracy, so the "
+           "accuracy that selected it was not an optimistic estimate" if near else
+           "more than twice the standard error of the validation accuracy apart")
+        + f". It calls {fp} of the "
         f"{tn + fp} {a} images {b} and {fn} of the {fn + tp} {b} images {a}"
         f"{' (the errors are balanced)' if abs(fp - fn) <= 0.1 * max(fp, fn) else ''}"
         f". Its training accuracy is {best.train_acc:.4f}, "
@@ -209,8 +239,14 @@ def factor_effects(record: Results) -> str:
     if not said:
         return ("No two settings differ in one factor alone, so the table cannot "
                 "single out the effect of any one factor.")
+    accs = [s.val_acc for s in record.settings if not s.diverged]
+    se = accuracy_se(sum(accs) / len(accs), record.data.n_val)
     return ("**Each factor alone.** The change in validation accuracy between "
-            "settings that differ in that factor only. " + " ".join(said))
+            "settings that differ in that factor only. " + " ".join(said)
+            + f" On {record.data.n_val:,} validation images an accuracy near "
+            f"{sum(accs) / len(accs):.2f} has a standard error of about "
+            f"{100 * se:.1f} points, so a change smaller than about twice that "
+            "may be chance.")
 
 
 def cells(cfg: Config, names: list[str], record: Results,
@@ -238,14 +274,15 @@ Load CIFAR-10 (torchvision downloads it; or an ImageFolder copy of it when
 to {size}x{size}, split the official training images
 {cfg.train_fraction:g}/{1 - cfg.train_fraction:.2g} into training and
 validation with a seeded generator; the official test images are the test
-split."""),
+split. {data_origin(record)}"""),
         code(lib, "sources.data_root", "images.open_datasets", "images.prepare"),
         code(lib, "figures.show_samples"),
         glue(DATA.format(size=size)),
         md("Normalize with the per-channel mean and standard deviation of the "
            "training split only (validation and test use the same numbers), then "
            "cut each split into mini-batches in a fixed order."),
-        code(lib, "images.normalize", "images.batches"),
+        code(lib, "images.normalize", "images.batches",
+             "figures.plot_channel_histograms"),
         glue(NORMALIZE),
         md(f"""## Task 2: the model
 
