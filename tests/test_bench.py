@@ -199,7 +199,11 @@ def test_cli_bench_quick_writes_every_figure(image_tree, python_run, tmp_path):
     assert "speedup" in proc.stdout and "train_over_bound" in proc.stdout
     report = json.loads(out.read_text())
     for key in REQUIRED:
-        assert isinstance(report[key], float) and report[key] > 0, key
+        assert isinstance(report[key], float), key
+        if key == "pool_start_s" and report["workers"] == 1:  # one usable core:
+            assert report[key] == 0.0, key  # no pool, the command trains itself
+        else:
+            assert report[key] > 0, key
         if key not in ("speedup", "train_over_bound", "float32_speedup",
                        "peak_rss_mb", "workers_speedup", "pool_start_s"):
             assert report[f"{key}_min"] <= report[key] <= report[f"{key}_max"]
