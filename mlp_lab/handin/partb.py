@@ -10,11 +10,10 @@ record's to the last bit (``tests/test_handin.py`` compares them).
 
 from __future__ import annotations
 
-import math
-
 import nbformat
 
 from ..book.effects import effects
+from ..book.noise import standard_error
 from ..config import Config, model_name, setting_label
 from ..results import Results
 from .cells import IMPORTS, code, glue, md, notebook, title
@@ -193,12 +192,6 @@ def data_origin(record: Results) -> str:
                "files', and so may every number below." if lossy else "."))
 
 
-def accuracy_se(acc: float, n: int) -> float:
-    """Standard error of an accuracy ``acc`` measured on ``n`` images:
-    sqrt(acc (1 - acc) / n)."""
-    return math.sqrt(acc * (1 - acc) / n) if n else math.nan
-
-
 def analysis(cfg: Config, record: Results) -> str:
     """Task 10's short written analysis, from the results record (whose
     numbers the notebook reproduces)."""
@@ -208,7 +201,7 @@ def analysis(cfg: Config, record: Results) -> str:
     (tn, fp), (fn, tp) = best.confusion
     a, b = cfg.class_names
     gap = best.test_acc - best.val_acc
-    near = abs(gap) <= 2 * accuracy_se(best.val_acc, record.data.n_val)
+    near = abs(gap) <= 2 * standard_error(best.val_acc, record.data.n_val)
     return (
         f"{model_name(best.index)} ({setting_label(record.settings[best.index])}) "
         f"reaches {best.test_acc:.4f} on the {tn + fp + fn + tp} test images, "
@@ -240,7 +233,7 @@ def factor_effects(record: Results) -> str:
         return ("No two settings differ in one factor alone, so the table cannot "
                 "single out the effect of any one factor.")
     accs = [s.val_acc for s in record.settings if not s.diverged]
-    se = accuracy_se(sum(accs) / len(accs), record.data.n_val)
+    se = standard_error(sum(accs) / len(accs), record.data.n_val)
     return ("**Each factor alone.** The change in validation accuracy between "
             "settings that differ in that factor only. " + " ".join(said)
             + f" On {record.data.n_val:,} validation images an accuracy near "
