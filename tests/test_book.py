@@ -11,11 +11,7 @@ torchvision CIFAR-10 download in ``data/``; otherwise they are skipped.
 import json
 import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
-from urllib.parse import unquote
 
 import jupytext
 import nbformat
@@ -24,6 +20,7 @@ import yaml
 
 from mlp_lab.book import bookcheck
 from mlp_lab.cache import PROJECT_ROOT
+from render import data_env
 
 CHAPTERS = bookcheck.book_chapters(PROJECT_ROOT)
 REPORT_YML = yaml.safe_load((PROJECT_ROOT / "_quarto-report.yml").read_text())
@@ -35,22 +32,11 @@ KERNEL_PROFILE = PROJECT_ROOT / "book" / "_ipython"
 VARIANT_CONFIG = PROJECT_ROOT / "tests" / "book_variant_small.toml"
 
 
-def _data_env() -> dict:
-    """MLP_LAB_DATA made absolute, or skip when no real data is available."""
-    data = os.environ.get("MLP_LAB_DATA")
-    if data:
-        return {"MLP_LAB_DATA": str(Path(data).expanduser().resolve())}
-    if (PROJECT_ROOT / "data" / "cifar-10-batches-py").is_dir():
-        return {}
-    pytest.skip("no data: set MLP_LAB_DATA to an ImageFolder tree (e.g. "
-                "../shared/data/cifar10-jpg) or download CIFAR-10 into data/")
-
-
 @pytest.fixture(scope="module")
 def book_env(tmp_path_factory) -> dict:
     """Environment of every chapter kernel: small config, one shared tmp cache."""
     cache = tmp_path_factory.mktemp("book-cache")
-    return {**os.environ, **_data_env(), "MLP_LAB_CONFIG": str(SMALL_CONFIG),
+    return {**os.environ, **data_env(), "MLP_LAB_CONFIG": str(SMALL_CONFIG),
             "MLP_LAB_CACHE": str(cache), "IPYTHONDIR": str(KERNEL_PROFILE)}
 
 
@@ -75,7 +61,7 @@ def variant_env(tmp_path_factory) -> dict:
     that wait for each other make small matrix products many times slower.
     """
     cache = tmp_path_factory.mktemp("book-variant-cache")
-    return {**os.environ, **_data_env(), "MLP_LAB_CONFIG": str(VARIANT_CONFIG),
+    return {**os.environ, **data_env(), "MLP_LAB_CONFIG": str(VARIANT_CONFIG),
             "MLP_LAB_CACHE": str(cache), "OMP_NUM_THREADS": "1",
             "IPYTHONDIR": str(KERNEL_PROFILE)}
 
@@ -548,6 +534,16 @@ def test_inline_value_with_markdown_fails_the_chapter(tmp_path):
         bookcheck.execute(nb, tmp_path, name="t", timeout=300)
 
 
+def test_an_empty_inline_value_fails_the_chapter(tmp_path):
+    """Quarto prints the source of an expression whose value is empty (the
+    2023 report printed "{python} G.fit_disagreement_sentence(R, F)")."""
+    nb = _nb("```{python}\nsaid = ''\n```\n\nText. `{python} said` More.\n")
+    with pytest.raises(bookcheck.ChapterError, match=r"`\{python\} said` is empty"):
+        bookcheck.execute(nb, tmp_path, name="t", timeout=300)
+    nb = _nb("```{python}\nsaid = 'Something.'\n```\n\nText. `{python} said`\n")
+    bookcheck.execute(nb, tmp_path, name="t", timeout=300)
+
+
 @pytest.mark.parametrize("value, leaks", [
     ("'a `b` c'", ["`"]), ("'**bold**'", ["**"]), ("'[x](y)'", ["]("]),
     ("'costs $5'", ["$"]), ("'it\\'s \"x\"'", ["\\"]), ("'a_b and *c*'", []),
@@ -569,145 +565,8 @@ def test_kernel_runs_in_the_given_directory_with_the_given_env(tmp_path):
     bookcheck.execute(nb, tmp_path, {**os.environ, "BOOKCHECK_T": "1"}, timeout=300)
 
 
-# ------------------------------------------------------------ quarto itself
-
-def _ignore(folder: str, names: list[str]) -> list[str]:
-    """What not to copy: outputs, caches, VCS and the venv (the copy uses ours)."""
-    skip = {".git", ".venv", "_book", "_freeze", ".quarto", "__pycache__"}
-    if Path(folder) == PROJECT_ROOT / "data":
-        skip.add("cache")
-    return [n for n in names if n in skip]
-
-
-def _quarto_render(tmp_path, request, *args: str, before=None) -> tuple[Path, str]:
-    """``quarto render *args`` in a copy of the project, with the small config
-    and the book test's results cache, where Quarto is installed (else skip),
-    its kernels set up as scripts/render_book.sh sets them. ``before(copy)``
-    runs first. Returns the copy and the render's log."""
-    quarto = shutil.which("quarto")
-    if quarto is None:
-        pytest.skip("quarto not on PATH: the execution of every chapter and of "
-                    "the report is covered by test_chapter_executes; install "
-                    "Quarto >= 1.10.17 to render them")
-    book_env = request.getfixturevalue("book_env")
-    copy = tmp_path / "project"
-    shutil.copytree(PROJECT_ROOT, copy, ignore=_ignore)
-    if before:
-        before(copy)
-    env = {**book_env, "QUARTO_PYTHON": sys.executable,
-           "IPYTHONDIR": str(copy / KERNEL_PROFILE.relative_to(PROJECT_ROOT))}
-    out = subprocess.run([quarto, "render", *args], cwd=copy, env=env, text=True,
-                         capture_output=True, timeout=3600)
-    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
-    return copy, out.stdout + out.stderr
-
-
-def _pdf_text(pdf: Path) -> str | None:
-    """The PDF's text, or None when pdftotext (poppler-utils) is not installed."""
-    if not shutil.which("pdftotext"):
-        return None
-    return subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
-                          text=True, check=True).stdout
-
-
-def _missing_captions(text: str | None, docs: list[str]) -> dict[str, str]:
-    """The captions of ``docs`` that a PDF's ``text`` lacks (none without text)."""
-    if text is None:
-        return {}
-    notebooks = {d: bookcheck.read_chapter(PROJECT_ROOT / d) for d in docs}
-    return {label: cap for label, cap in bookcheck.captions(notebooks).items()
-            if not bookcheck.caption_in_text(cap, text)}
-
-
-def _machine_paths(text: str, copy: Path, env: dict) -> list[str]:
-    """The folders of the rendering machine that ``text`` prints: the project,
-    the data and the home folder (pdftotext may break a line inside a path)."""
-    flat = re.sub(r"\s+", "", text)
-    home = Path.home()
-    folders = [copy, PROJECT_ROOT, Path(env["MLP_LAB_DATA"]) if env.get(
-        "MLP_LAB_DATA") else None, home if len(home.parts) > 2 else None]
-    return [str(f) for f in folders if f and str(f) in flat]
-
-
-def _title_block(html: str) -> str:
-    """The title block of a Quarto HTML page (title, author, date)."""
-    found = re.search(r'<header id="title-block-header".*?</header>', html,
-                      re.DOTALL)
-    return found.group(0) if found else ""
-
-
-def _log_problems(log: str) -> list[str]:
-    """What a render log must not show: ipykernel's TCP notice."""
-    return [line for line in log.splitlines() if "without encryption" in line]
-
-
-def test_quarto_renders_the_book(tmp_path, request):
-    """The real render, where Quarto is installed: both formats are produced,
-    the PDF holds every caption, and the HTML reads offline (MathML, no
-    script or stylesheet from another host). The author heads the home page
-    only, the home page offers the PDF, neither edition prints a folder of
-    the rendering machine, chapter references carry no stray period, and
-    the log has no kernel notice."""
-    copy, log = _quarto_render(tmp_path, request)
-    book = copy / "_book"
-    assert (book / "index.html").is_file()
-    pdfs = list(book.glob("*.pdf"))
-    assert pdfs, "no PDF from the typst format"
-    pages = list(book.rglob("*.html"))
-    assert not [p for p in pages if bookcheck.raw_tex_math(p.read_text())]
-    remote = {str(p): bookcheck.remote_resources(p.read_text()) for p in pages}
-    assert not any(remote.values()), remote
-    text = _pdf_text(pdfs[0])
-    assert not _missing_captions(text, CHAPTERS)
-
-    author = QUARTO_YML["book"]["author"]
-    index = (book / "index.html").read_text(encoding="utf-8")
-    assert author in _title_block(index)
-    chapters = [book / Path(c).with_suffix(".html") for c in CHAPTERS[1:]]
-    assert all(c.is_file() for c in chapters), chapters
-    with_author = [c.name for c in chapters if re.search(
-        rf">\s*(Authors?|{re.escape(author)})\s*<",
-        _title_block(c.read_text(encoding="utf-8")))]
-    assert not with_author, with_author
-
-    pdf_links = [unquote(h) for h in re.findall(r'href="([^"#?]+\.pdf)"', index)]
-    assert any((book / h.lstrip("/")).resolve() == pdfs[0].resolve()
-               for h in pdf_links), pdf_links  # Download PDF
-    link = re.search(r'<p\b[^>]*id="report-link"[^>]*>', index)
-    assert link and "hidden" in link.group(0)  # no report rendered in this copy
-
-    env = request.getfixturevalue("book_env")
-    printed = [p.read_text(encoding="utf-8") for p in pages] + [text or ""]
-    assert not [m for t in printed for m in _machine_paths(t, copy, env)]
-    if text is not None:
-        assert not re.findall(r"(?:Chapter|Appendix) \w+\.(?=\s*[a-z,;:)])", text)
-    assert not _log_problems(log)
-
-
-def test_quarto_renders_the_report(tmp_path, request):
-    """make report, for real where Quarto is installed: the PDF exists, has at
-    most 12 pages, holds every caption, prints no folder of the machine, the
-    log has no kernel notice, and the book's output is untouched."""
-    def book_output(copy: Path) -> None:
-        (copy / "_book").mkdir()
-        (copy / "_book" / "keep.txt").write_text("book output")
-    copy, log = _quarto_render(tmp_path, request, "--profile", "report",
-                               before=book_output)
-    pdf = copy / "_report" / "report.pdf"
-    assert pdf.is_file()
-    assert sorted(p.name for p in (copy / "_book").iterdir()) == ["keep.txt"]
-    assert (copy / "_book" / "keep.txt").read_text() == "book output"
-    if shutil.which("pdfinfo"):
-        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True,
-                              text=True, check=True).stdout
-        pages = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))
-        assert pages <= 12, pages
-    text = _pdf_text(pdf)
-    assert not _missing_captions(text, [REPORT])
-    env = request.getfixturevalue("book_env")
-    assert not _machine_paths(text or "", copy, env)
-    assert not _log_problems(log)
-
+# ------------------------------------------------------------ a real render's output
+# (the renders themselves: tests/test_render_default.py and test_render_variant.py)
 
 def test_render_checks_on_html_and_pdf_text():
     html = ('<script src="https://cdn.example/mathjax.js"></script>'
@@ -725,3 +584,13 @@ def test_render_checks_on_html_and_pdf_text():
     assert not bookcheck.caption_in_text("Something else entirely.", text)
     caps = bookcheck.captions({"a.qmd": _nb()})
     assert caps == {"fig-a": "A figure.", "tbl-b": "A table."}
+
+
+def test_for_profile_keeps_or_drops_conditional_divs():
+    text = ('a\n\n::: {.content-visible unless-profile="report"}\nbook only\n:::\n'
+            '\n::: {.content-visible when-profile="report"}\nreport only\n:::\nz\n')
+    assert "book only" in bookcheck.for_profile(text, None)
+    assert "report only" not in bookcheck.for_profile(text, None)
+    shown = bookcheck.for_profile(text, "report")
+    assert "report only" in shown and "book only" not in shown
+    assert ":::" not in shown and shown.startswith("a") and shown.endswith("z\n")

@@ -40,7 +40,7 @@ from mlp_lab.config import Config, load_config
 from mlp_lab.handin import authors, build, parta, partb, pull
 from mlp_lab.results import load_record
 from records import results as fake_record, setting as fake_setting
-from test_book import _data_env  # the real images, or skip
+from render import data_env  # the real images, or skip
 from test_kernel_log import NOTICE, REAL  # ipykernel's TCP notice; real warnings
 
 SMALL = PROJECT_ROOT / "tests" / "handin_small.toml"
@@ -102,7 +102,7 @@ def handin(tmp_path_factory):
     (blocker / "sitecustomize.py").write_text(BLOCKER)
     out = tmp / "out"
     out.mkdir()
-    env = {**_data_env(), "MLP_LAB_CACHE": str(tmp / "cache"),
+    env = {**data_env(), "MLP_LAB_CACHE": str(tmp / "cache"),
            "PYTHONPATH": str(blocker), "PATH": _path_without_quarto(),
            "OMP_NUM_THREADS": "1"}
     project = tmp / "project"  # a pair of authors who forgot the division
@@ -335,7 +335,7 @@ def test_tasks_5_to_7_compare_the_trainers_or_say_none_qualifies(handin):
 def test_no_output_shows_the_machines_data_folder(handin):
     """A handed-in notebook, or its README, names the data by source, count
     and fingerprint, never by where it lay on the machine that ran it."""
-    folder = Path(_data_env().get("MLP_LAB_DATA") or PROJECT_ROOT / "data").resolve()
+    folder = Path(data_env().get("MLP_LAB_DATA") or PROJECT_ROOT / "data").resolve()
     readme = (handin["out"] / "README.txt").read_text()
     for nb in handin["nbs"].values():
         text = _outputs(nb) + "".join(c.source for c in nb.cells) + readme
@@ -585,7 +585,7 @@ def test_make_handin_for_real(tmp_path):
     skip = shutil.ignore_patterns(".git", ".venv", "_book", "_report", "_freeze",
                                   ".quarto", "__pycache__", "cache", "handin")
     shutil.copytree(PROJECT_ROOT, copy, ignore=skip)
-    env = {**os.environ, **_data_env(), "PYTHONPATH": str(copy),
+    env = {**os.environ, **data_env(), "PYTHONPATH": str(copy),
            "MLP_LAB_CACHE": str(tmp_path / "cache")}
     out = subprocess.run([sys.executable, "-m", "mlp_lab", "handin", "--config",
                           str(SMALL)], cwd=copy, env=env, text=True,

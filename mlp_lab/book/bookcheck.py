@@ -14,9 +14,10 @@ attribute), labels are unique, labelled figure/table cells have captions, and
 every figure and table is referred to in the text.
 
 What Quarto would show wrong, found without it: math that pandoc converts to
-a Typst symbol Typst 0.15 removed (the PDF does not compile), and inline
-values that carry Markdown syntax (Quarto escapes a string's Markdown, so the
-reader would see the backticks).
+a Typst symbol Typst 0.15 removed (the PDF does not compile), inline values
+that carry Markdown syntax (Quarto escapes a string's Markdown, so the reader
+would see the backticks), and inline values that are empty (Quarto prints the
+expression's source instead).
 """
 
 from __future__ import annotations
@@ -237,7 +238,8 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, env: dict | None = None,
                 if not cell.metadata["bookcheck"].get("error_ok"):
                     raise ChapterError(f"{name}: {_describe(cell)} failed:\n"
                                        + ANSI.sub("", str(exc))) from None
-    problems = missing_figures(run, name) + leaking_inline_values(run, name)
+    problems = (missing_figures(run, name) + leaking_inline_values(run, name)
+                + empty_inline_values(run, name))
     if problems:
         raise ChapterError("\n".join(problems))
     return run
@@ -365,6 +367,16 @@ def markdown_leaks(plain: str) -> list[str]:
     """The Markdown syntax in a value's text/plain that the reader would see."""
     leaks = [m for m in MARKDOWN_SYNTAX if m in shown_text(plain)]
     return leaks + (["\\"] if "\\" in plain else [])
+
+
+def empty_inline_values(run: nbformat.NotebookNode, name: str) -> list[str]:
+    """Problems: inline values of an executed chapter that show nothing.
+    Quarto prints such an expression's source in its place ("{python} f(R)"):
+    a sentence with nothing to say belongs in an ``output: asis`` cell, or
+    says something."""
+    return [f"{name}: inline `{{python}} {expr}` is empty, so Quarto would print "
+            "its source" for expr, plain in inline_values(run)
+            if not shown_text(plain).strip()]
 
 
 def leaking_inline_values(run: nbformat.NotebookNode, name: str) -> list[str]:

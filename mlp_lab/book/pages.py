@@ -1,22 +1,42 @@
-"""The pages of a typeset document: how many, and how much of each is blank.
+"""A rendered PDF as a reader sees it: its pages, their blank space, its words
+where they stand, and its tables.
 
-A page's blank fraction is the part of its text area (the page less its top
-and bottom margins, where Typst puts the page number) below the last row
-that holds any ink, over the text area's height: what a reader sees as the
-empty space under a page's last line, table or figure (the render review's
-"page 4 is 39 % blank under its table").
+Measured on the PDF itself with poppler's ``pdftoppm`` (pages as images) and
+``pdftotext -bbox-layout`` (every word with its box, grouped in blocks: Typst
+sets each table cell apart, so each cell is a block of its own).
+
+- A page's blank fraction is the part of its text area (the page less its top
+  and bottom margins, where Typst puts the page number) below the last row
+  that holds any ink: the empty space a reader sees under a page's last
+  line, table or figure.
+- Two words overprint when their boxes overlap: text set over other text,
+  such as a cell wider than its column running into the next one.
+- A table is the caption "Table k: ..." and the cells below it: the header
+  row (the cells level with the first one), then the body.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import re
+import shutil
+import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 INK = 240  # a pixel darker than this (of 255) in any channel is ink
 UNITS = {"in": 1.0, "cm": 1 / 2.54, "mm": 1 / 25.4, "pt": 1 / 72}
+TOOLS = ("pdftoppm", "pdftotext")  # poppler-utils
+
+
+def missing_tools() -> list[str]:
+    """The poppler tools this module needs that are not on PATH."""
+    return [t for t in TOOLS if shutil.which(t) is None]
 
 
 def inches(length: str) -> float:
@@ -27,16 +47,14 @@ def inches(length: str) -> float:
     return float(match.group(1)) * UNITS[match.group(2)]
 
 
-def compile_pages(source: Path, ppi: float = 40) -> tuple[bytes, list[bytes]]:
-    """(the PDF, one PNG per page at ``ppi``) of the Typst file ``source``,
-    with Typst's embedded fonts only (as on any machine)."""
-    import typst
-
-    compiler = typst.Compiler(str(source), root=str(Path(source).parent),
-                              ignore_system_fonts=True)
-    pdf = compiler.compile(format="pdf")
-    pngs = compiler.compile(format="png", ppi=ppi)
-    return pdf, pngs if isinstance(pngs, list) else [pngs]
+def page_images(pdf: Path, ppi: float = 40) -> list[bytes]:
+    """One PNG per page of ``pdf`` at ``ppi``, in order (``pdftoppm``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["pdftoppm", "-png", "-r", str(ppi), str(pdf),
+                        f"{tmp}/page"], check=True, capture_output=True)
+        files = sorted(Path(tmp).glob("page-*.png"),
+                       key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+        return [p.read_bytes() for p in files]
 
 
 def ink_rows(png: bytes) -> np.ndarray:
@@ -64,35 +82,178 @@ def blank_fractions(pngs: list[bytes], margin_y: str, ppi: float) -> list[float]
     return [blank_below(p, margin_y, ppi) for p in pngs]
 
 
-# Appended after a document's header includes: for each table header cell,
-# its words, the width its column leaves them, whether Typst may hyphenate
-# or justify there, and the words wider than the column (which would stick
-# out, or be hyphenated where hyphenation is on).
-HEADER_PROBE = """
-#let probe-text(c) = if type(c) == str { c } else if c.has("text") { c.text } \
-else if c.has("children") { c.children.map(probe-text).join("") } \
-else if c.has("body") { probe-text(c.body) } else if c == [ ] { " " } \
-else if c.func() == smartquote { "'" } else { "" }
-#show table.cell.where(y: 0): it => {
-  it
-  layout(size => {
-    let words = probe-text(it.body).split(" ").filter(w => w != "")
-    [#metadata((text: words.join(" "), width: size.width.pt(),
-      hyphenate: text.hyphenate == true or (text.hyphenate == auto and par.justify),
-      wide: words.filter(w => measure(w).width > size.width)))<header-probe>]
-  })
-}
-"""
+# ------------------------------------------------------------------ words
+
+@dataclass(frozen=True)
+class Word:
+    """A word and its box in points, from the page's top left corner."""
+
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    def overlap(self, other: Word) -> float:
+        """The area both boxes cover, over the smaller box's area."""
+        w = min(self.x1, other.x1) - max(self.x0, other.x0)
+        h = min(self.y1, other.y1) - max(self.y0, other.y0)
+        if w <= 0 or h <= 0:
+            return 0.0
+        smaller = min((self.x1 - self.x0) * (self.y1 - self.y0),
+                      (other.x1 - other.x0) * (other.y1 - other.y0))
+        return w * h / smaller if smaller > 0 else 0.0
 
 
-def header_cells(source: Path) -> list[dict]:
-    """Every table header cell of the Typst file ``source`` as laid out:
-    text, width (pt), hyphenate (bool), wide (its words wider than the
-    column). ``source`` must hold :data:`HEADER_PROBE` after its header."""
-    import json
+@dataclass
+class Block:
+    """A block of text as poppler groups it: its lines of words."""
 
-    import typst
+    lines: list[list[Word]] = field(default_factory=list)
 
-    compiler = typst.Compiler(str(source), root=str(Path(source).parent),
-                              ignore_system_fonts=True)
-    return json.loads(compiler.query("<header-probe>", field="value"))
+    @property
+    def words(self) -> list[Word]:
+        return [w for line in self.lines for w in line]
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+    @property
+    def x0(self) -> float:
+        return min(w.x0 for w in self.words)
+
+    @property
+    def y0(self) -> float:
+        return min(w.y0 for w in self.words)
+
+    @property
+    def x1(self) -> float:
+        return max(w.x1 for w in self.words)
+
+
+def _word(node: ET.Element) -> Word:
+    return Word(node.text or "", *(float(node.get(k))
+                                   for k in ("xMin", "yMin", "xMax", "yMax")))
+
+
+def layout(pdf: Path) -> list[list[Block]]:
+    """Every page of ``pdf`` as its blocks of words, in poppler's reading order
+    (``pdftotext -bbox-layout``)."""
+    out = subprocess.run(["pdftotext", "-bbox-layout", str(pdf), "-"],
+                         check=True, capture_output=True, text=True).stdout
+    root = ET.fromstring(re.sub(r'\sxmlns="[^"]+"', "", out, count=1))
+    pages = []
+    for page in root.iter("page"):
+        blocks = [Block([[_word(w) for w in line.iter("word")]
+                         for line in block.iter("line")])
+                  for block in page.iter("block")]
+        pages.append([b for b in blocks if b.words])
+    return pages
+
+
+def overprints(blocks: list[Block], threshold: float = 0.5) -> list[tuple[str, str]]:
+    """Pairs of words of one page whose boxes overlap by more than
+    ``threshold`` of the smaller one: text set over other text."""
+    words = sorted((w for b in blocks for w in b.words), key=lambda w: w.x0)
+    found = []
+    for i, a in enumerate(words):
+        for b in words[i + 1:]:
+            if b.x0 >= a.x1:
+                break
+            if a.overlap(b) > threshold:
+                found.append((a.text, b.text))
+    return found
+
+
+# ------------------------------------------------------------------ tables
+
+CAPTION = re.compile(r"Table\s+[A-Z\d]+(?:\.\d+)*:")
+SAME_LINE = 2.0  # points: words whose tops differ by less share a line
+
+
+@dataclass
+class Table:
+    """A table as set on a page: its caption, the lines of its header row
+    (each a list of words, left to right) and the cell that starts each body
+    row (its label, in the first column)."""
+
+    caption: str
+    header: list[list[Word]]
+    labels: list[Block]
+
+
+def _lines(words: list[Word]) -> list[list[Word]]:
+    """``words`` grouped into lines by their top edge, top to bottom."""
+    lines: list[list[Word]] = []
+    for w in sorted(words, key=lambda w: (w.y0, w.x0)):
+        if lines and w.y0 - lines[-1][0].y0 < SAME_LINE:
+            lines[-1].append(w)
+        else:
+            lines.append([w])
+    return [sorted(line, key=lambda w: w.x0) for line in lines]
+
+
+def _cells_below(caption: Block, blocks: list[Block], text_width: float,
+                 gap: float) -> list[Block]:
+    """The blocks under ``caption``, top to bottom, up to the first that is as
+    wide as the text (a paragraph), another caption, or more than ``gap``
+    points below those before it (a heading or a listing after the table)."""
+    bottom = max(w.y1 for w in caption.words)
+    cells = []
+    for block in sorted(blocks, key=lambda b: (b.y0, b.x0)):
+        if block is caption or block.y0 <= caption.y0:
+            continue
+        if (CAPTION.match(block.text) or block.x1 - block.x0 > 0.6 * text_width
+                or block.y0 - bottom > gap):
+            break
+        cells.append(block)
+        bottom = max(bottom, max(w.y1 for w in block.words))
+    return cells
+
+
+def tables(blocks: list[Block], text_width: float, gap: float = 20.0) -> list[Table]:
+    """The tables of one page: each caption "Table k: ..." and the cells
+    below it. A row starts at each cell of the first (leftmost) column; the
+    header row is the first. ``text_width`` is the text column's width in
+    points."""
+    found = []
+    for caption in blocks:
+        if not CAPTION.match(caption.text):
+            continue
+        cells = _cells_below(caption, blocks, text_width, gap)
+        if not cells:
+            continue
+        left = min(c.x0 for c in cells)
+        firsts = [c for c in cells if c.x0 <= left + SAME_LINE]
+        if firsts[0].y0 > cells[0].y0 + SAME_LINE:  # the header's first cell
+            firsts.insert(0, None)                  # is empty
+        end = firsts[1].y0 if len(firsts) > 1 else math.inf
+        header = [w for c in cells for w in c.words if w.y0 < end - SAME_LINE]
+        found.append(Table(caption.text, _lines(header), firsts[1:]))
+    return found
+
+
+def header_problems(table: Table, max_lines: int = 2) -> list[str]:
+    """What is wrong with a table's header row: set on more than
+    ``max_lines`` lines, or a word broken by a hyphen at a line's end."""
+    name = table.caption.split(":")[0]
+    problems = []
+    if len(table.header) > max_lines:
+        problems.append(f"{name}: the header takes {len(table.header)} lines")
+    broken = [w.text for line in table.header for w in line
+              if re.search(r"[A-Za-z]-$", w.text)]
+    if broken:
+        problems.append(f"{name}: header words broken by a hyphen: {broken}")
+    return problems
+
+
+def wrapped_labels(table: Table) -> list[str]:
+    """The body rows' labels (first cells) set on more than one line."""
+    return [c.text for c in table.labels if len(_lines(c.words)) > 1]
+
+
+def text(pdf: Path) -> str:
+    """The PDF's text, page after page (``pdftotext``)."""
+    return subprocess.run(["pdftotext", str(pdf), "-"], check=True,
+                          capture_output=True, text=True).stdout
