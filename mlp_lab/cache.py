@@ -171,6 +171,12 @@ def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
         raise
 
 
+def save_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8), atomically."""
+    data = text.encode("utf-8")
+    _atomic_write(path, lambda f: f.write(data))
+
+
 def save_json(path: Path, obj: Any) -> None:
     """Write ``obj`` as JSON, atomically."""
     data = json.dumps(obj, indent=1, sort_keys=True).encode()

@@ -18,15 +18,16 @@ from .errors import CacheError, ClusterError, ConfigError, DataError, WorkerErro
 @contextmanager
 def _tqdm_bar(desc: str, total: int):
     """A progress bar of ``total`` steps (a training's epochs, or the settings
-    done in a pool); yields the ``on_epoch(step, loss)`` hook."""
+    done in a pool); yields its ``tick(loss=None)``, one step each call."""
     from tqdm.auto import tqdm
 
     with tqdm(total=total, desc=desc, unit="", leave=False,
               file=sys.stderr) as bar:
-        def hook(epoch: int, loss: float) -> None:
+        def tick(loss: float | None = None) -> None:
             bar.update(1)
-            bar.set_postfix(loss=f"{loss:.4f}")
-        yield hook
+            if loss is not None:
+                bar.set_postfix(loss=f"{loss:.4f}")
+        yield tick
 
 
 def _execution(cfg, args: argparse.Namespace):
@@ -54,6 +55,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from .cluster import check_scheduler
 
         check_scheduler(cfg.scheduler)
+    else:
+        _warm_pool(cfg)
     from . import cache
     from .book.tables import results_table
     from .experiments import run
@@ -80,6 +83,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         cache.save_json(Path(args.json), json_safe(results.to_dict()))
         print(f"wrote {args.json}")
     return 0
+
+
+def _warm_pool(cfg) -> None:
+    """With no results record yet (trainings ahead), start the workers' fork
+    server now, so that it imports torch while this process does."""
+    from .device import device_type
+    from .pool import plan_workers, warm
+    from .results import load_record
+
+    if load_record(cfg) is None:
+        warm(plan_workers(device_type(), cfg.workers, 2 * len(cfg.settings)))
 
 
 def cmd_data(args: argparse.Namespace) -> int:

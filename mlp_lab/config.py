@@ -25,13 +25,10 @@ DISPLAY_NAMES = {"automobile": "car"}
 DTYPES = ("float64", "float32")
 LOSSES = ("cross_entropy",)
 
-
-
-# The course's gradient checks (gradcheck.check_table): the step h of the
-# centered differences (cs231n: float64, about 1e-5), the entries sampled per
-# tensor, and the batch sizes checked.
-FD_STEP = 1e-5
-CHECK_ENTRIES = 20
+# The gradient checks (mlp_lab.gradcheck); the book's table of four checks
+# also runs each batch size of CHECK_BATCHES.
+FD_STEP = 1e-5  # the step h of the central differences (float64)
+CHECK_ENTRIES = 20  # random entries of each parameter checked
 CHECK_BATCHES = (1, 32)
 
 

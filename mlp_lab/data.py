@@ -1,7 +1,9 @@
 """The prepared data of a config: the core of :mod:`mlp_lab.images`, wrapped.
 
-:func:`load_data` runs :func:`mlp_lab.images.prepare` (read, keep two classes,
-resize, split, statistics) on torchvision's datasets and wraps it:
+:func:`load_data` opens torchvision's datasets (each image resized to the
+config's size, antialiased), runs
+:func:`mlp_lab.images.prepare` on them (keep two classes, split, statistics)
+and wraps it:
 
 - the source: the ImageFolder tree of ``config.data_dir`` or ``$MLP_LAB_DATA``
   (checked first, so that a missing class folder is named), else the
@@ -9,6 +11,8 @@ resize, split, statistics) on torchvision's datasets and wraps it:
   (:func:`mlp_lab.download.fetch_cifar`);
 - errors that name the problem and the fix (an unreadable image by its path,
   a split left empty);
+- ``limit_per_class``: the first N images of each class only (small test
+  and draft configs);
 - provenance: the source, the number of files and a SHA-256 fingerprint of
   the image bytes;
 - one intra-op thread (:mod:`mlp_lab.threads`), so that the statistics'
@@ -21,18 +25,20 @@ resize, split, statistics) on torchvision's datasets and wraps it:
 
 from __future__ import annotations
 
+import collections
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torchvision import datasets, transforms
 
 from . import cache
 from .config import Config
 from .download import fetch_cifar
 from .errors import DataError
-from .images import (batches, channel_stats, class_indices, normalize, open_datasets,
-                     prepare, split_indices)
+from .images import (batches, channel_stats, class_indices, normalize, prepare,
+                     split_indices)
 from .sources import cifar_dir, data_root, file_types, folder_listing, source_key
 from .threads import pinned
 
@@ -40,6 +46,7 @@ __all__ = ["DataError", "PreparedData", "channel_stats", "data_root", "load_cach
            "load_data", "source_key", "split_indices"]
 
 SPLITS = ("train", "val", "test")
+CIFAR_SIZE = 32  # CIFAR-10's images are 32 x 32
 _FORMAT = 2  # bump when the cache file layout changes
 # The modules whose code builds the cached data: a change to any of them (a
 # fixed resize, split or statistic) must not be served the old data.
@@ -92,6 +99,46 @@ class PreparedData:
 
 # ---------------------------------------------------------------- around the core
 
+def image_transform(size: int):
+    """PIL image -> (3, size, size) uint8 tensor, resized (antialiased
+    bilinear). An image of that size already is left as it is (PIL copies
+    it), so CIFAR-10 at 32 x 32 reads as Part B reads it, without a resize."""
+    return transforms.Compose([transforms.Resize((size, size)),
+                               transforms.PILToTensor()])
+
+
+def open_datasets(root: Path | None, size: int, download_dir: Path) -> tuple:
+    """The training and test sets: the ImageFolder trees root/train and
+    root/test, else the canonical CIFAR-10 in ``download_dir``."""
+    transform = image_transform(size)
+    if root is not None:
+        return (datasets.ImageFolder(f"{root}/train", transform=transform),
+                datasets.ImageFolder(f"{root}/test", transform=transform))
+    return tuple(datasets.CIFAR10(str(download_dir), train=train, download=False,
+                                  transform=transform) for train in (True, False))
+
+
+class FirstPerClass:
+    """A dataset seen through the first ``limit`` images of each class: the
+    others' targets read -1, which names no class."""
+
+    def __init__(self, dataset, limit: int) -> None:
+        self.dataset, self.class_to_idx = dataset, dataset.class_to_idx
+        seen: collections.Counter = collections.Counter()
+        self.targets = []
+        for t in dataset.targets:
+            seen[t] += 1
+            self.targets.append(t if seen[t] <= limit else -1)
+
+    def __getitem__(self, i: int):
+        return self.dataset[i]
+
+
+def _limited(sets: tuple, cfg: Config) -> tuple:
+    return tuple(FirstPerClass(ds, cfg.limit_per_class) if cfg.limit_per_class
+                 else ds for ds in sets)
+
+
 def _check_split(n: int, cfg: Config) -> None:
     n_train = round(n * cfg.train_fraction)
     if not 0 < n_train < n:
@@ -101,8 +148,7 @@ def _check_split(n: int, cfg: Config) -> None:
 
 
 def _selected(dataset, cfg: Config) -> list[int]:
-    return [i for ix in class_indices(dataset, cfg.classes, cfg.limit_per_class)
-            for i in ix]
+    return [i for name in cfg.classes for i in class_indices(dataset, name)]
 
 
 def _fingerprint(sets: tuple, cfg: Config) -> str:
@@ -110,13 +156,13 @@ def _fingerprint(sets: tuple, cfg: Config) -> str:
     files' bytes of an ImageFolder tree, the 32 x 32 pixels of CIFAR-10."""
     digest = hashlib.sha256()
     for ds in sets:
-        chosen = _selected(ds, cfg)
-        if hasattr(ds, "samples"):  # ImageFolder: (path, class index) pairs
+        chosen, raw = _selected(ds, cfg), getattr(ds, "dataset", ds)
+        if hasattr(raw, "samples"):  # ImageFolder: (path, class index) pairs
             for i in chosen:
-                with open(ds.samples[i][0], "rb") as f:
+                with open(raw.samples[i][0], "rb") as f:
                     digest.update(f.read())
         else:
-            digest.update(ds.data[chosen].transpose(0, 3, 1, 2).tobytes())
+            digest.update(raw.data[chosen].transpose(0, 3, 1, 2).tobytes())
     return digest.hexdigest()[:16]
 
 
@@ -124,10 +170,11 @@ def _unreadable(sets: tuple, cfg: Config, exc: Exception) -> DataError:
     """The error for ``exc``, raised while decoding: names the first file
     that PIL cannot read, when the images are files."""
     for ds in sets:
-        for i in _selected(ds, cfg) if hasattr(ds, "samples") else ():
-            path = ds.samples[i][0]
+        raw = getattr(ds, "dataset", ds)
+        for i in _selected(ds, cfg) if hasattr(raw, "samples") else ():
+            path = raw.samples[i][0]
             try:
-                ds.loader(path)
+                raw.loader(path)
             except Exception as bad:  # PIL's errors have no common base
                 return DataError(f"unreadable image: {path} ({bad}). Fix: replace "
                                  "or delete this file.")
@@ -139,18 +186,19 @@ def _build(cfg: Config, root: Path | None) -> dict:
     """The core's prepared splits of ``cfg`` and their provenance."""
     if root is not None:
         listing = folder_listing(cfg, root)  # names a missing or empty folder
-        sets = open_datasets(root, cfg.image_size)
+        sets = _limited(open_datasets(root, cfg.image_size, cifar_dir()), cfg)
         prov = {"source": "imagefolder", "location": str(root),
                 "n_files": sum(len(v) for v in listing.values()),
                 "file_types": file_types(listing)}
     else:
         url = fetch_cifar(cifar_dir())  # every file's MD5 checked before reading
-        sets = open_datasets(None, cfg.image_size, str(cifar_dir()))
+        sets = _limited(open_datasets(None, cfg.image_size, cifar_dir()), cfg)
         prov = {"source": "torchvision-cifar10", "location": url,
                 "n_files": sum(len(_selected(ds, cfg)) for ds in sets)}
     _check_split(len(_selected(sets[0], cfg)), cfg)
     try:
-        images, labels, mean, std = prepare(*sets, cfg)
+        images, labels, mean, std = prepare(*sets, cfg.classes, cfg.train_fraction,
+                                            cfg.split_seed)
     except Exception as exc:  # a bad file: PIL raises one of several errors
         raise _unreadable(sets, cfg, exc) from exc
     return {"images": images, "labels": labels, "mean": mean, "std": std,

@@ -4,7 +4,7 @@ The results record is keyed by the device type, ``cuda`` or ``cpu``
 (:func:`mlp_lab.results.record_key`): the same training on a GPU and on a CPU
 differs in the last bits, so a record made on one must never be served on the
 other. The book reads the record without importing torch, so
-:func:`device_type` answers what ``trainers.default_device`` would
+:func:`device_type` answers what ``torch.cuda.is_available()`` would
 (``torch.cuda.is_available()``) from what it can see without it: torch itself
 when something has imported it already; else the installed torch build's CUDA
 version (``torch/version.py``, read as text) and the NVIDIA driver's count of

@@ -10,7 +10,7 @@ import torch
 
 from .config import Config
 from .results import Environment
-from .trainers import default_device
+from .device import device_type
 
 
 def cpu_model() -> str:
@@ -30,7 +30,7 @@ def cpu_name() -> str:
 
 def device_name() -> str:
     """The GPU's name when CUDA is used, else :func:`cpu_name`."""
-    if default_device().type == "cuda":
+    if device_type() == "cuda":
         return torch.cuda.get_device_name()
     return cpu_name()
 
@@ -39,14 +39,14 @@ def environment(cfg: Config) -> Environment:
     """Versions, device and dtype the results were computed with."""
     return Environment(python=platform.python_version(), torch=torch.__version__,
                        torchvision=metadata.version("torchvision"),
-                       device=default_device().type, device_name=device_name(),
+                       device=device_type(), device_name=device_name(),
                        dtype=cfg.dtype, seed=cfg.seed,
-                       sgd_path="single-tensor")  # trainers.sgd_optimizer pins it
+                       sgd_path="single-tensor")  # training.optimizer pins it
 
 
 def machine() -> dict:
     """The benchmark's machine: CPU model, cores, torch, threads, device, load."""
-    cuda = default_device().type == "cuda"
+    cuda = device_type() == "cuda"
     return {"cpu": cpu_model(), "cores": os.cpu_count(),
             "cores_usable": len(os.sched_getaffinity(0)),
             "torch": torch.__version__, "threads": torch.get_num_threads(),

@@ -5,7 +5,9 @@ MLP, train it with ``torch.optim.SGD``; again ``torch.manual_seed(seed)``,
 create it, train it with ``train_manual_update``; compare losses and final
 parameters; record accuracies. The best setting is the one of highest
 validation accuracy (ties: the first; diverged settings never), evaluated once
-on the test set.
+on the test set. Trainings done elsewhere (the hand-in's notebook) can be
+handed to :func:`run`, which then scores and records them instead of
+training them again.
 
 Each setting's outcome is cached in ``<cache>/results/`` under a key made of
 everything that determines it (data, model, training fields, the setting, the
@@ -18,6 +20,7 @@ also writes the whole outcome as the results record
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import signal
 import threading
 from contextlib import closing, contextmanager, nullcontext
@@ -35,18 +38,29 @@ from .models import make_model
 from .pool import plan_workers, run_pool
 from .results import BestModel, DataSummary, Results, SettingResult, save_record
 from .threads import pinned
-from .trainers import accuracy, confusion_matrix, default_device
-from .training import (TRAINER_NAMES, TRAINERS, Progress, Trained, setting_result,
-                       train_from_cache, train_one)
+from .trainers import accuracy, confusion_matrix
+from .training import (TRAINER_NAMES, TRAINERS, Progress, Trained, device,
+                       setting_result, train_from_cache, train_one)
 
 
-def _key(cfg: Config, setting: Setting, fingerprint: str, device: torch.device) -> str:
+def setting_key(cfg: Config, setting: Setting, fingerprint: str) -> str:
+    """The results cache key of ``setting``: everything its trainings depend
+    on (the config's data, model and training fields, the setting, the data
+    fingerprint, the computing source, the releases, the device type)."""
     fields = {k: v for k, v in cfg.to_dict().items()
               if k not in ("name", "class_names", "data_dir", "settings")}
     code = cache.source_hash(cache.COMPUTE_MODULES)
     return cache.stable_hash([fields, dataclasses.asdict(setting), fingerprint,
                               code, torch.__version__, cache.releases(),
-                              device.type])
+                              device().type])
+
+
+def cached_entry(cfg: Config, setting: Setting,
+                 fingerprint: str) -> tuple[SettingResult, dict] | None:
+    """The cached result of ``setting`` and its SGD model's final parameters,
+    or None."""
+    return _cached_entry(cache.cache_dir() / "results",
+                         setting_key(cfg, setting, fingerprint))
 
 
 def _cached_entry(folder, key: str) -> tuple[SettingResult, dict] | None:
@@ -110,7 +124,7 @@ def _trainings(cfg: Config, jobs: list[tuple], data: PreparedData,
     cluster of ``cfg.scheduler``."""
     names = [f"{setting_label(s)} ({TRAINER_NAMES[t]})" for s, t in jobs]
     tasks = [(cfg, s, t) for s, t in jobs]
-    workers = plan_workers(default_device().type, cfg.workers, len(jobs))
+    workers = plan_workers(device().type, cfg.workers, len(jobs))
     if cfg.scheduler:
         return (run_cluster(cfg.scheduler, train_one, tasks, names, data),
                 "on the Dask cluster")
@@ -125,31 +139,37 @@ def _trainings(cfg: Config, jobs: list[tuple], data: PreparedData,
 
 
 def _train_missing(cfg: Config, missing: dict[int, str], data: PreparedData,
-                   progress: Progress | None):
-    """Train the settings ``missing`` (index -> cache key) and cache each one
-    as soon as all its trainings are done; yield (index, result, state).
+                   progress: Progress | None,
+                   handed: dict[tuple[int, str], Trained]):
+    """Train the settings ``missing`` (index -> cache key), or take their
+    trainings from ``handed`` ((index, trainer) -> Trained), and cache each
+    one as soon as all its trainings are done; yield (index, result, state).
     Trained elsewhere, one progress bar counts the settings done."""
     folder = cache.cache_dir() / "results"
-    jobs = [(cfg.settings[i], t) for i in missing for t in TRAINERS]
-    owner = [i for i in missing for _ in TRAINERS]
+    pairs = [(i, t) for i in missing for t in TRAINERS]
+    jobs = [(cfg.settings[i], t) for i, t in pairs]
+    owner = [i for i, _ in pairs]
     started: dict[int, dict[str, Trained]] = {i: {} for i in missing}
-    results, where = _trainings(cfg, jobs, data, progress)
+    todo = [j for j, pair in enumerate(pairs) if pair not in handed]
+    done = ((j, handed[pair]) for j, pair in enumerate(pairs) if pair in handed)
+    running, where = _trainings(cfg, [jobs[j] for j in todo], data, progress)
+    results = itertools.chain(done, ((todo[k], t) for k, t in running))
     overall = (progress(f"settings {where}", len(missing)) if where and progress
                else nullcontext())
     # closing: an exception here (Ctrl-C while an entry is written) stops the
     # pool's workers now, not when the generator is collected
-    with overall as bar, closing(results):
-        for j, trained in results:
+    with overall as tick, closing(running):
+        for j, outcome in results:
             i = owner[j]
-            started[i][jobs[j][1]] = trained
+            started[i][jobs[j][1]] = outcome
             if len(started[i]) < len(TRAINERS):
                 continue
-            done = started.pop(i)
-            result = setting_result(cfg.settings[i], *(done[t] for t in TRAINERS))
-            _save_entry(folder, missing[i], result, done["sgd"].state)
-            if bar is not None:
-                bar(len(missing) - len(started), result.final_loss)
-            yield i, result, done["sgd"].state
+            both = started.pop(i)
+            result = setting_result(cfg.settings[i], *(both[t] for t in TRAINERS))
+            _save_entry(folder, missing[i], result, both["sgd"].state)
+            if tick is not None:
+                tick(result.final_loss)
+            yield i, result, both["sgd"].state
 
 
 def select_best(runs: list) -> int | None:
@@ -166,11 +186,11 @@ def evaluate_best(cfg: Config, index: int, state: dict, result: SettingResult,
                   data: PreparedData) -> BestModel:
     """Test accuracy and confusion matrix of the best setting's SGD model
     (one intra-op thread, as the training)."""
-    dtype, device = getattr(torch, cfg.dtype), default_device()
+    dtype, where = getattr(torch, cfg.dtype), device()
     with pinned():
-        model = make_model(cfg.sizes, cfg.seed, dtype, device)
+        model = make_model(cfg.sizes, cfg.seed, dtype, where)
         model.load_state_dict(state)
-        test = data.batches("test", cfg.batch_size, dtype, device)
+        test = data.batches("test", cfg.batch_size, dtype, where)
         return BestModel(index=index, test_acc=accuracy(model, test),
                          confusion=confusion_matrix(model, test).tolist(),
                          train_acc=result.train_acc, val_acc=result.val_acc)
@@ -192,26 +212,28 @@ def data_summary(data: PreparedData) -> DataSummary:
 
 
 def run(cfg: Config | None = None, progress: Progress | None = None,
-        data: PreparedData | None = None) -> Results:
+        data: PreparedData | None = None,
+        handed: dict[tuple[int, str], Trained] | None = None) -> Results:
     """Train (or load) every setting of ``cfg``, select the best, test it,
     and write the results record the book reads (``results.save_record``).
 
     The settings missing from the results cache are trained in
     ``cfg.workers`` processes (or on the cluster of ``cfg.scheduler``), one
-    training each: a setting's SGD, manual and textbook trainings are three
-    units of work, so five settings keep fifteen cores busy, and a small
-    machine's last round waits for part of a setting, not a whole one. The
-    trainings start from the same seed and data in any process, so they stay
-    bit-identical, and the setting is compared and cached here as soon as its
-    last one ends."""
+    training each: a setting's SGD and manual trainings are two units of
+    work, so five settings keep ten cores busy, and a small machine's last
+    round waits for part of a setting, not a whole one. The trainings start
+    from the same seed and data in any process, so they stay bit-identical,
+    and the setting is compared and cached here as soon as its last one ends.
+    ``handed`` maps (setting index, trainer) to a training already done
+    (the hand-in's notebook): it is recorded, not trained again."""
     cfg = cfg or load_config()
     data = data or load_data(cfg)
-    device, folder = default_device(), cache.cache_dir() / "results"
-    keys = [_key(cfg, s, data.provenance["fingerprint"], device)
-            for s in cfg.settings]
+    folder = cache.cache_dir() / "results"
+    keys = [setting_key(cfg, s, data.provenance["fingerprint"]) for s in cfg.settings]
     outcomes = {i: _cached_entry(folder, k) for i, k in enumerate(keys)}
     missing = {i: k for i, k in enumerate(keys) if outcomes[i] is None}
-    with closing(_train_missing(cfg, missing, data, progress)) as trained:
+    with closing(_train_missing(cfg, missing, data, progress,
+                                handed or {})) as trained:
         for i, result, state in trained:
             outcomes[i] = result, state
     outcomes = [outcomes[i] for i in range(len(keys))]

@@ -1,4 +1,4 @@
-"""The classifier of Part B: a multi-layer perceptron for flattened images."""
+"""Part B, task 2: a multi-layer perceptron for flattened images."""
 
 from __future__ import annotations
 
@@ -22,24 +22,19 @@ def default_dtype(dtype: torch.dtype) -> Iterator[None]:
 
 
 class MyMLP(nn.Module):
-    """Fully connected network ``sizes[0] -> ... -> sizes[-1]``: h_0 = flatten(x),
-    h_l = ReLU(W_l h_{l-1} + b_l) for l < L, and the logits h_L = W_L h_{L-1} + b_L
-    (no activation: the cross-entropy loss applies the softmax). Parameters
-    are drawn in the default dtype; ``torch.manual_seed`` right before fixes them.
-    """
+    """Fully connected layers sizes[0] -> ... -> sizes[-1] with ReLU after each
+    hidden layer and none after the last: the cross-entropy loss applies the
+    softmax to the logits."""
 
-    def __init__(self, sizes: tuple[int, ...]) -> None:
+    def __init__(self, sizes):
         super().__init__()
-        self.sizes = tuple(sizes)
-        layers: list[nn.Module] = [nn.Flatten()]
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            layers.append(nn.Linear(n_in, n_out))
-            if i < len(sizes) - 2:
-                layers.append(nn.ReLU())
+        layers = [nn.Flatten()]
+        for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
+            layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+        layers.append(nn.Linear(sizes[-2], sizes[-1]))
         self.net = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of shape (B, sizes[-1]) for inputs (B, ...) of sizes[0] values."""
+    def forward(self, x):
         return self.net(x)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import multiprocessing.connection
+import multiprocessing.forkserver
 import os
 import signal
 import threading
@@ -59,6 +60,16 @@ def plan_workers(device: str, requested: int, n_tasks: int,
         return 1
     wanted = requested or (usable_cores() if cores is None else cores)
     return max(1, min(wanted, n_tasks))
+
+
+def warm(workers: int) -> None:
+    """Start the fork server now when ``workers`` processes will train: it
+    imports ``PRELOAD`` (torch above all) in the background, on another core,
+    while the caller goes on (its own import of torch, its data), so a pool
+    made later starts at once."""
+    if workers > 1 and "forkserver" in mp.get_all_start_methods():
+        _context()  # sets the preload
+        multiprocessing.forkserver.ensure_running()
 
 
 def _watch_parent() -> None:

@@ -26,19 +26,16 @@ from .device import device_type
 from .errors import ConfigError
 from .sources import source_key
 
-RECORD_FORMAT = 3  # bump when the record's layout changes
+RECORD_FORMAT = 4  # bump when the record's layout changes
 
 
 @dataclass
 class SettingResult:
-    """Outcome of one setting trained with both trainers (and once more with
-    the textbook update, to measure its drift).
+    """Outcome of one setting trained with both trainers.
 
     ``train_acc``/``val_acc`` are the ``torch.optim.SGD`` model's, the ones
     selection and the tables use; ``*_manual`` are measured on the manual
-    model. ``max_abs_diff_*`` compare the two trainers; ``..._textbook`` is the
-    largest difference between the textbook update's final parameters and the
-    ``torch.optim.SGD`` model's after the same training. ``val_correct`` holds,
+    model. ``max_abs_diff_*`` compare the two trainers. ``val_correct`` holds,
     for each validation image in validation order, 1 where the
     ``torch.optim.SGD`` model classifies it correctly, else 0 (its mean is
     ``val_acc``): two settings scored on the same images are compared image
@@ -49,14 +46,12 @@ class SettingResult:
     weight_decay: float
     train_loss_sgd: list[float]
     train_loss_manual: list[float]
-    val_acc_per_epoch: list[float]
     train_acc: float
     val_acc: float
     train_acc_manual: float
     val_acc_manual: float
     max_abs_diff_loss: float
     max_abs_diff_params: float
-    max_abs_diff_params_textbook: float
     seconds_sgd: float
     seconds_manual: float
     diverged: bool

@@ -15,14 +15,14 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-import torch
-
 THREADS = 1
 
 
 @contextmanager
 def pinned(n: int = THREADS) -> Iterator[None]:
     """Run the block with ``torch.set_num_threads(n)``; restore the count after."""
+    import torch  # here: the pool reads THREADS without importing torch
+
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:

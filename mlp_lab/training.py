@@ -1,18 +1,14 @@
-"""One training, the unit of work, and a setting's result from its trainings.
+"""One training, the unit of work, around the core trainers; a setting's result.
 
-The core, which the hand-in notebook shows: :func:`train_model` trains a
-model with one of the two trainers, and :func:`max_abs_diff` measures how far
-two trainings' losses or weights lie apart.
-
-Around it, :func:`train_one` is the unit of work of every worker process
-(:mod:`mlp_lab.pool`) or cluster worker (:mod:`mlp_lab.cluster`): a fresh
-model from the seed, in the config's dtype, on one intra-op thread, timed,
-with a progress bar and the validation accuracy after each epoch. A setting
-is trained three times from the same seed and data: with ``torch.optim.SGD``,
-with ``train_manual_update`` (the hand-written SGD), and with the textbook
-formula ``theta - lr * g`` (``trainers.textbook_update``), to measure how far
-plain arithmetic drifts from the optimizer; :func:`setting_result` compares
-the trainings, wherever each ran.
+The core (:mod:`mlp_lab.trainers`) trains a model and returns its losses.
+:func:`train_one` wraps it for every worker process (:mod:`mlp_lab.pool`) or
+cluster worker (:mod:`mlp_lab.cluster`): a fresh model from the seed, in the
+config's dtype, on the device, on one intra-op thread, timed, with a
+progress hook that counts the epochs by watching the loader, then scored
+(:func:`scored`). A setting is trained twice from the same seed and data,
+with ``torch.optim.SGD`` and with ``train_manual_update``; wherever each
+ran, :func:`setting_result` compares them and reads the divergence from
+their losses.
 """
 
 from __future__ import annotations
@@ -28,37 +24,68 @@ from torch import nn
 
 from .config import Config, Setting, setting_label
 from .data import PreparedData, load_cached
+from .device import device_type
 from .models import make_model
 from .results import SettingResult
 from .threads import pinned
 from .timing import timed
-from .trainers import (accuracy, default_device, predict, sgd_optimizer,
-                       sgd_update, textbook_update, train, train_manual_update)
+from .trainers import accuracy, predict, train, train_manual_update
 
+# Progress: progress(description, steps) is a context manager that yields a
+# tick(loss=None) to call after each step (a training's epoch), or None.
 Progress = Callable[[str, int], AbstractContextManager]
 
+TRAINERS = ("sgd", "manual")  # torch.optim.SGD, then train_manual_update
+TRAINER_NAMES = {"sgd": "SGD", "manual": "manual"}
 
-def train_model(cfg, setting, trainer: str, model: nn.Module, train_loader,
-                on_epoch=None, update=sgd_update) -> list[float]:
-    """Train ``model`` for ``cfg.epochs`` epochs on the cross-entropy loss
-    with the ``setting``'s lr, momentum and weight decay: by ``train`` with
-    ``torch.optim.SGD`` when ``trainer`` is "sgd", else by
-    ``train_manual_update`` (with ``update``). The mean loss of each epoch."""
+
+def device() -> torch.device:
+    """The device the trainings run on: CUDA when PyTorch sees a GPU."""
+    return torch.device(device_type())
+
+
+def optimizer(model: nn.Module, setting: Setting) -> torch.optim.SGD:
+    """``torch.optim.SGD`` of ``setting`` on its single-tensor code path
+    (``foreach=False``, the CPU's default), the one ``sgd_step`` repeats call
+    for call: CUDA's default multi-tensor kernels need not round alike."""
+    return torch.optim.SGD(model.parameters(), lr=setting.lr,
+                           momentum=setting.momentum,
+                           weight_decay=setting.weight_decay, foreach=False)
+
+
+def fit(cfg: Config, setting: Setting, trainer: str, model: nn.Module,
+        train_loader) -> list[float]:
+    """Train ``model`` for ``cfg.epochs`` epochs on the cross-entropy loss with
+    ``trainer``: "sgd" (``train`` with :func:`optimizer`) or "manual"
+    (``train_manual_update``); the mean loss of each epoch."""
     loss_fn = nn.CrossEntropyLoss()
     if trainer == "sgd":
-        optimizer = sgd_optimizer(model.parameters(), setting.lr, setting.momentum,
-                                  setting.weight_decay)
-        return train(cfg.epochs, optimizer, model, loss_fn, train_loader, on_epoch)
+        return train(cfg.epochs, optimizer(model, setting), model, loss_fn,
+                     train_loader)
     return train_manual_update(cfg.epochs, model, loss_fn, train_loader, setting.lr,
-                               setting.momentum, setting.weight_decay, on_epoch,
-                               update)
+                               setting.momentum, setting.weight_decay)
+
+
+class Epochs:
+    """The training batches, calling ``tick()`` after each full pass over them
+    (an epoch ends where the trainer asks for the batch after the last)."""
+
+    def __init__(self, batches: list, tick: Callable[[], None]) -> None:
+        self.batches, self.tick = batches, tick
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        yield from self.batches
+        self.tick()
 
 
 def max_abs_diff(a: list, b: list) -> float:
     """max |a_i - b_i| over two lists of numbers or of tensors; 0 means
     identical. Entries equal on both sides count 0, even both NaN (a
     diverged training that both trainers followed); lists of different
-    lengths (one stopped earlier) and a NaN on one side only count inf."""
+    lengths and a NaN on one side only count inf."""
     if len(a) != len(b):
         return math.inf
     out = 0.0
@@ -70,24 +97,38 @@ def max_abs_diff(a: list, b: list) -> float:
     return out
 
 
-# torch.optim.SGD, train_manual_update, then the textbook update's drift
-TRAINERS = ("sgd", "manual", "textbook")
-TRAINER_NAMES = {"sgd": "SGD", "manual": "manual", "textbook": "textbook"}
-
-
 @dataclasses.dataclass
 class Trained:
     """One training's outcome: per-epoch mean losses, wall seconds, the final
-    parameters (on the CPU), the accuracies of the SGD and manual models and,
-    for the SGD trainer, the validation accuracy after each epoch."""
+    parameters (on the CPU), the model's training and validation accuracy
+    and, for the SGD trainer, which validation images it gets right."""
 
     losses: list[float]
     seconds: float
     state: dict
-    val_curve: list[float] | None = None
-    train_acc: float | None = None
-    val_acc: float | None = None
+    train_acc: float
+    val_acc: float
     val_correct: list[int] | None = None  # SGD: 1/0 per validation image
+
+
+def loaders(cfg: Config, data: PreparedData) -> dict[str, list]:
+    """The training and validation batches in the config's dtype, on the device."""
+    dtype = getattr(torch, cfg.dtype)
+    return {s: data.batches(s, cfg.batch_size, dtype, device())
+            for s in ("train", "val")}
+
+
+def scored(trainer: str, losses: list[float], seconds: float, model: nn.Module,
+           batches: dict[str, list]) -> Trained:
+    """A trained model's outcome: its accuracies on ``batches`` "train" and
+    "val" and, for "sgd", its right (1) and wrong (0) validation images."""
+    correct = None
+    if trainer == "sgd":
+        y, pred = predict(model, batches["val"])
+        correct = (y == pred).int().tolist()
+    state = {k: v.cpu() for k, v in model.state_dict().items()}
+    return Trained(losses, seconds, state, accuracy(model, batches["train"]),
+                   accuracy(model, batches["val"]), correct)
 
 
 def train_one(cfg: Config, setting: Setting, trainer: str, data: PreparedData,
@@ -115,64 +156,40 @@ def _data_from_cache(path: str, cfg: Config) -> PreparedData:
 
 def _train_one(cfg: Config, setting: Setting, trainer: str, data: PreparedData,
                progress: Progress | None) -> Trained:
-    dtype, device = getattr(torch, cfg.dtype), default_device()
-    loaders = {s: data.batches(s, cfg.batch_size, dtype, device)
-               for s in ("train", "val")}
-    model = make_model(cfg.sizes, cfg.seed, dtype, device)
+    batches = loaders(cfg, data)
+    model = make_model(cfg.sizes, cfg.seed, getattr(torch, cfg.dtype), device())
     progress = progress or (lambda desc, total: nullcontext())
-    val_curve: list[float] = []
-
-    def on_epoch(epoch: int, loss: float) -> None:
-        if trainer == "sgd":  # the model selection's curve
-            val_curve.append(accuracy(model, loaders["val"]))
-        if bar is not None:
-            bar(epoch, loss)
-    update = textbook_update if trainer == "textbook" else sgd_update
     with progress(f"{TRAINER_NAMES[trainer]:<6} {setting_label(setting)}",
-                  cfg.epochs) as bar:
-        seconds, losses = timed(train_model, cfg, setting, trainer, model,
-                                loaders["train"], on_epoch, update)
-    if trainer == "textbook":
-        return Trained(losses, seconds, _cpu_state(model))
-    if trainer == "manual":
-        return Trained(losses, seconds, _cpu_state(model), None,
-                       accuracy(model, loaders["train"]),
-                       accuracy(model, loaders["val"]))
-    y, pred = predict(model, loaders["val"])
-    return Trained(losses, seconds, _cpu_state(model), val_curve,
-                   accuracy(model, loaders["train"]), accuracy(model, loaders["val"]),
-                   (y == pred).int().tolist())
+                  cfg.epochs) as tick:
+        train_loader = batches["train"] if tick is None else Epochs(batches["train"],
+                                                                     tick)
+        seconds, losses = timed(fit, cfg, setting, trainer, model, train_loader)
+    return scored(trainer, losses, seconds, model, batches)
 
 
-def _cpu_state(model: nn.Module) -> dict:
-    return {k: v.cpu() for k, v in model.state_dict().items()}
+def from_state(cfg: Config, trainer: str, losses: list[float], seconds: float,
+               state: dict, data: PreparedData) -> Trained:
+    """The outcome of a training done elsewhere (the hand-in's notebook), from
+    its losses, time and final parameters: scored here as :func:`train_one`
+    scores its own, on one intra-op thread."""
+    with pinned():
+        model = make_model(cfg.sizes, cfg.seed, getattr(torch, cfg.dtype), device())
+        model.load_state_dict(state)
+        return scored(trainer, losses, seconds, model, loaders(cfg, data))
 
 
-def setting_result(setting: Setting, sgd: Trained, manual: Trained,
-                   textbook: Trained) -> SettingResult:
-    """A setting's result from its three trainings: both trainers' accuracies
-    and loss curves, max |difference| of their losses and final parameters,
-    and max |difference| between the textbook update's final parameters and
-    the SGD model's."""
+def setting_result(setting: Setting, sgd: Trained, manual: Trained) -> SettingResult:
+    """A setting's result from its two trainings: both trainers' accuracies
+    and loss curves, the largest difference between their losses and between
+    their final parameters, and whether a loss became NaN or infinite."""
     return SettingResult(
         lr=setting.lr, momentum=setting.momentum, weight_decay=setting.weight_decay,
         train_loss_sgd=sgd.losses, train_loss_manual=manual.losses,
-        val_acc_per_epoch=sgd.val_curve, train_acc=sgd.train_acc,
-        val_acc=sgd.val_acc, train_acc_manual=manual.train_acc,
-        val_acc_manual=manual.val_acc,
+        train_acc=sgd.train_acc, val_acc=sgd.val_acc,
+        train_acc_manual=manual.train_acc, val_acc_manual=manual.val_acc,
         max_abs_diff_loss=max_abs_diff(sgd.losses, manual.losses),
         max_abs_diff_params=max_abs_diff(list(sgd.state.values()),
                                           list(manual.state.values())),
-        max_abs_diff_params_textbook=max_abs_diff(
-            list(sgd.state.values()), list(textbook.state.values())),
         seconds_sgd=sgd.seconds, seconds_manual=manual.seconds,
         diverged=not all(math.isfinite(v) for v in sgd.losses + manual.losses),
         val_correct=sgd.val_correct or [])
-
-
-def train_setting(cfg: Config, setting: Setting, data: PreparedData,
-                  progress: Progress | None = None) -> tuple[SettingResult, dict]:
-    """Train ``setting`` with every trainer here; return its result and the
-    SGD model's weights."""
-    trained = [train_one(cfg, setting, t, data, progress) for t in TRAINERS]
-    return setting_result(setting, *trained), trained[0].state

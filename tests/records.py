@@ -26,7 +26,7 @@ def correct(n: int, k: int, start: int = 0) -> list[int]:
 
 def setting(lr=0.01, momentum=0.0, weight_decay=0.0, train_acc=0.9, val_acc=0.88,
             losses=(0.69, 0.5, 0.4), diff=0.0, diverged=False,
-            val_curve=None, val_correct=None) -> SettingResult:
+            val_correct=None) -> SettingResult:
     """One setting's outcome; ``diff`` is the trainers' largest difference.
     Without ``val_correct``, :func:`results` fills it in: the first
     round(val_acc * n) validation images right."""
@@ -34,16 +34,16 @@ def setting(lr=0.01, momentum=0.0, weight_decay=0.0, train_acc=0.9, val_acc=0.88
     return SettingResult(
         lr=lr, momentum=momentum, weight_decay=weight_decay,
         train_loss_sgd=losses, train_loss_manual=[v + diff for v in losses],
-        val_acc_per_epoch=val_curve or [val_acc] * len(losses),
         train_acc=train_acc, val_acc=val_acc, train_acc_manual=train_acc,
         val_acc_manual=val_acc, max_abs_diff_loss=diff, max_abs_diff_params=diff,
-        max_abs_diff_params_textbook=4.4e-16, seconds_sgd=1.0, seconds_manual=1.5,
+        seconds_sgd=1.0, seconds_manual=1.5,
         diverged=diverged, val_correct=list(val_correct or []))
 
 
-def diverged(lr=10.0, epoch=2) -> SettingResult:
-    """A setting whose loss became NaN in ``epoch`` (training stopped there)."""
-    losses = [0.7] * (epoch - 1) + [math.nan]
+def diverged(lr=10.0, epoch=2, epochs=3) -> SettingResult:
+    """A setting whose loss became NaN in ``epoch`` and stayed NaN to the last
+    of ``epochs``."""
+    losses = [0.7] * (epoch - 1) + [math.nan] * (epochs - epoch + 1)
     return setting(lr=lr, train_acc=0.5, val_acc=0.5, losses=losses,
                    diff=0.0, diverged=True)
 

@@ -39,15 +39,13 @@ def test_epoch_work_with_equal_layers_and_no_full_batch():
     assert work == Counter({Shape("fwd", 2, 3, 3): 2})  # one short batch, 2 layers
 
 
-def test_training_work_covers_both_trainers_and_the_per_epoch_validation():
+def test_training_work_covers_every_epoch_of_both_trainers():
     cfg = Config(image_size=2, sizes=SIZES, batch_size=4)
-    setting = SimpleNamespace(train_loss_sgd=[1.0] * 3, train_loss_manual=[1.0] * 3,
-                              val_acc_per_epoch=[0.5] * 3)
+    setting = SimpleNamespace(train_loss_sgd=[1.0] * 3, train_loss_manual=[1.0] * 2)
     results = SimpleNamespace(settings=[setting, setting])
-    work = bound.training_work(cfg, 10, 5, results)
+    work = bound.training_work(cfg, 10, results)
     train_epoch = 2 * 10 * (2 * (48 + 8) + 8)    # 2400
-    val_epoch = 2 * 5 * (48 + 8)                  # batches of 4 and 1 rows: 560
-    assert bound.flops(work) == 2 * (6 * train_epoch + 3 * val_epoch)
+    assert bound.flops(work) == 2 * 5 * train_epoch
 
 
 def test_bound_is_calls_times_seconds_per_call():

@@ -14,9 +14,10 @@ import torch
 from torch import nn
 
 from mlp_lab import environment as env
-from mlp_lab.config import Config
+from mlp_lab.config import Config, Setting
 from mlp_lab.models import make_model
-from mlp_lab.trainers import sgd_optimizer, train
+from mlp_lab.trainers import train
+from mlp_lab.training import optimizer
 
 CPUINFO = Path("/proc/cpuinfo")
 
@@ -56,7 +57,7 @@ def test_environment_names_the_device_tensors_are_placed_on():
 
 def test_the_recorded_sgd_path_is_the_one_the_optimizer_takes(monkeypatch):
     """The record says which torch.optim.SGD code path trained the models:
-    check it against the path ``sgd_optimizer`` really runs."""
+    check it against the path ``training.optimizer`` really runs."""
     sgd_module = importlib.import_module("torch.optim.sgd")
     paths = {"_single_tensor_sgd": "single-tensor", "_multi_tensor_sgd": "foreach",
              "_fused_sgd": "fused"}
@@ -70,7 +71,7 @@ def test_the_recorded_sgd_path_is_the_one_the_optimizer_takes(monkeypatch):
         monkeypatch.setattr(sgd_module, name, wrapper)
     model = make_model((4, 2), 0, torch.float64)
     x, y = torch.randn(8, 4, dtype=torch.float64), torch.arange(8) % 2
-    train(1, sgd_optimizer(model.parameters(), 0.1, 0.9, 0.01), model,
+    train(1, optimizer(model, Setting(0.1, 0.9, 0.01)), model,
           nn.CrossEntropyLoss(), [(x, y)])
     assert taken == {env.environment(Config()).sgd_path}
 

@@ -1,120 +1,105 @@
-"""Centered finite differences: right gradients pass, wrong ones fail, the
-parameters are left untouched and sampling is reproducible."""
+"""Part A's check: central differences and relative errors. Right gradients
+pass, wrong ones fail, the parameters are left untouched, and the table the
+report shows is what Part A prints (the same numbers, in the same order)."""
 
 import pytest
 import torch
-from torch import nn
 
-from mlp_lab.backprop import MyNet, backpropagation, course_loss, named_gradients
-from mlp_lab.gradcheck import choose_entries, gradcheck
+from mlp_lab import gradcheck
+from mlp_lab.backprop import MyNet, backpropagation
+from mlp_lab.gradcheck import (central_differences, check_gradients, gradient_checks,
+                               relative_error)
+from mlp_lab.models import default_dtype
 
 DT = torch.float64
 
 
-def tiny_problem(seed=0):
+def tiny(seed=0):
     torch.manual_seed(seed)
     model = MyNet([3, 4, 2]).to(DT)
-    x = torch.randn(5, 3, dtype=DT)
-    y = torch.randn(5, 2, dtype=DT)
-    return model, (lambda: course_loss(model(x), y)), x, y
+    x, y = torch.randn(5, 3, dtype=DT), torch.randn(5, 2, dtype=DT)
+    return model, x, y
 
 
-def test_full_check_with_autograd_on_tiny_net():
-    model, loss_fn, _, _ = tiny_problem()
-    table = gradcheck(model, loss_fn)
-    assert list(table["parameter"]) == [n for n, _ in model.named_parameters()]
-    assert list(table["entries_checked"]) == [p.numel() for p in model.parameters()]
-    assert (table["max_rel_error"] < 1e-7).all()
-    # the columns are those of the gradients: |autograd| and |numeric| agree
-    grads = torch.autograd.grad(loss_fn(), list(model.parameters()))
-    expected = [g.abs().max().item() for g in grads]
-    assert table["max_abs_analytic"].tolist() == expected
-    assert table["max_abs_numeric"].tolist() == pytest.approx(expected, rel=1e-7)
-    assert (table["max_abs_error"] <= 1e-9 * max(expected)).all()
+def test_central_differences_match_autograd_on_every_entry():
+    model, x, y = tiny()
+
+    def loss():
+        return ((y - model(x)) ** 2).sum()
+    for p, g in zip(model.parameters(), torch.autograd.grad(loss(), list(
+            model.parameters()))):
+        fd = central_differences(loss, p, range(p.numel()))
+        assert relative_error(g.reshape(-1), fd) < 1e-8
 
 
-def test_full_check_of_backpropagation():
-    model, loss_fn, x, y = tiny_problem(seed=4)
-    backpropagation(model, y, model(x))
-    table = gradcheck(model, loss_fn, named_gradients(model.dL_dw, model.dL_db))
-    assert (table["max_rel_error"] < 1e-7).all()
-
-
-def test_scaled_gradient_is_caught():
-    model, loss_fn, _, _ = tiny_problem()
-    grads = dict(zip([n for n, _ in model.named_parameters()],
-                     torch.autograd.grad(loss_fn(), list(model.parameters()))))
-    grads["fc.2.weight"] = grads["fc.2.weight"] * 1.01
-    table = gradcheck(model, loss_fn, grads).set_index("parameter")
-    # 0.01 / 2.01 ~ 5e-3 on every entry of the scaled tensor only.
-    assert table.loc["fc.2.weight", "max_rel_error"] > 1e-3
-    assert table.drop("fc.2.weight")["max_rel_error"].max() < 1e-7
-
-
-def test_one_wrong_entry_is_caught():
-    model, loss_fn, _, _ = tiny_problem()
-    grads = dict(zip([n for n, _ in model.named_parameters()],
-                     torch.autograd.grad(loss_fn(), list(model.parameters()))))
-    grads["fc.1.bias"] = grads["fc.1.bias"].clone()
-    grads["fc.1.bias"][2] += 0.1
-    table = gradcheck(model, loss_fn, grads).set_index("parameter")
-    assert table.loc["fc.1.bias", "max_rel_error"] > 1e-2
-    assert table.drop("fc.1.bias")["max_rel_error"].max() < 1e-7
-
-
-def test_parameters_restored_exactly():
-    model, loss_fn, _, _ = tiny_problem()
+def test_the_parameters_are_restored_exactly():
+    model, x, y = tiny()
     before = [p.detach().clone() for p in model.parameters()]
-    gradcheck(model, loss_fn, h=0.1)  # a large, inexact h: restoring must not add
+    w = model.fc["1"].weight
+    central_differences(lambda: ((y - model(x)) ** 2).sum(), w, range(w.numel()),
+                        h=0.1)  # a large, inexact h: restoring must not add
     for p, b in zip(model.parameters(), before):
         assert torch.equal(p, b)
         assert p.grad is None and p.is_leaf and p.requires_grad
 
 
-def test_sampling_is_seeded():
-    model = MyNet([20, 10, 2]).to(DT)
-    a = choose_entries(model, k=5, seed=7)
-    b = choose_entries(model, k=5, seed=7)
-    c = choose_entries(model, k=5, seed=8)
-    assert all(torch.equal(a[n], b[n]) for n in a)
-    assert not all(torch.equal(a[n], c[n]) for n in a)
-    assert [len(v) for v in a.values()] == [5, 5, 5, 2]  # fc.2.bias: all 2
-    assert all(len(set(v.tolist())) == len(v) for v in a.values())
+def test_relative_error_is_zero_when_equal_and_about_one_when_unrelated():
+    a = torch.tensor([1.0, -2.0, 3.0], dtype=DT)
+    assert relative_error(a, a.clone()) == 0.0
+    assert relative_error(a, -a) == pytest.approx(1.0)
+    assert relative_error(a, a * 1.01) == pytest.approx(0.03 / 6.03)
 
 
-def test_sampled_check_on_the_part_b_mlp():
-    """Any nn.Module and loss: (768, 128, 32, 2) ReLU MLP with cross-entropy,
-    k entries sampled per tensor, reproducibly."""
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(768, 128), nn.ReLU(), nn.Linear(128, 32),
-                          nn.ReLU(), nn.Linear(32, 2)).to(DT)
-    x = torch.randn(16, 768, dtype=DT)
-    t = torch.randint(0, 2, (16,))
+def test_the_check_passes_backpropagation_and_catches_a_wrong_one(monkeypatch):
+    model, x, y = tiny(seed=4)
+    vs_autograd, vs_fd = check_gradients(model, x, y)
+    assert vs_autograd < 1e-12 and vs_fd < 1e-7
 
-    def loss_fn():
-        return nn.functional.cross_entropy(model(x), t)
-
-    table = gradcheck(model, loss_fn, k=20, seed=0)
-    assert list(table["entries_checked"]) == [20, 20, 20, 20, 20, 2]
-    assert (table["max_rel_error"] < 1e-4).all()  # cs231n: fine near ReLU kinks
-    again = gradcheck(model, loss_fn, k=20, seed=0)
-    assert table.equals(again)
+    def wrong(model, y_true, y_pred):  # the output layer's gradient halved
+        backpropagation(model, y_true, y_pred)
+        model.dL_dw[2] = model.dL_dw[2] * 0.5
+    monkeypatch.setattr(gradcheck, "backpropagation", wrong)
+    vs_autograd, vs_fd = check_gradients(*tiny(seed=4))
+    assert vs_autograd > 0.1 and vs_fd > 0.1
 
 
-def test_the_check_table_says_where_its_worst_error_falls():
-    """The detail columns the report's explanation reads: the |gradient| of
-    the entry with the worst relative error, and the largest absolute error
-    of any checked entry, which bounds that entry's: |a - n| = rel (|a| + |n|)
-    with n close to a."""
-    from mlp_lab.gradcheck import DETAIL, check_table
+def test_one_wrong_entry_is_found_by_the_finite_differences(monkeypatch):
+    """All entries checked, one bias entry off: only the finite differences
+    and the autograd comparison of that tensor see it."""
+    def off(model, y_true, y_pred):
+        backpropagation(model, y_true, y_pred)
+        model.dL_db[1] = model.dL_db[1].clone()
+        model.dL_db[1][2] += 0.1
+    monkeypatch.setattr(gradcheck, "backpropagation", off)
+    model, x, y = tiny()
+    _, vs_fd = check_gradients(model, x, y, entries=100)
+    assert vs_fd > 1e-2
 
-    table = check_table((6, 4, 2))
-    assert set(DETAIL) <= set(table.columns)
-    for _, row in table.iterrows():
-        at_worst = row["vs finite diff."] * 2 * row["gradient at worst"]
-        assert 0 < row["gradient at worst"]
-        assert at_worst <= row["absolute error"] * 1.001
-    # the ReLU loss is piecewise quadratic in each parameter: its centred
-    # differences carry rounding only
-    relu = table[table["activation"] == "relu"]["absolute error"]
-    assert (relu < 1e-9).all(), relu
+
+def test_the_report_table_is_what_part_a_prints():
+    """check_table runs Part A's cases the way its notebook does (float64 as
+    the default dtype, one thread, the seed set once): the same rows, bit for
+    bit, as gradient_checks called in that state."""
+    table = gradcheck.check_table((12, 6, 2))
+    assert list(table["network"]) == ["2-3-2", "2-3-2", "12-6-2"]
+    assert list(table["batch"]) == [1, 10, 32]
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with default_dtype(DT):
+            rows = gradient_checks(gradcheck.part_a_cases((12, 6, 2)))
+    finally:
+        torch.set_num_threads(previous)
+    assert list(table["vs autograd"]) == [r[2] for r in rows]
+    assert list(table["vs finite differences"]) == [r[3] for r in rows]
+    assert (table["vs autograd"] < 1e-12).all()
+    assert (table["vs finite differences"] < 1e-6).all()
+
+
+def test_the_book_table_runs_tanh_and_relu_for_each_batch():
+    table = gradcheck.four_checks_table((6, 4, 2))
+    assert list(table["activation"]) == ["tanh", "tanh", "relu", "relu"] * 2
+    assert (table["vs autograd"] < 1e-12).all()
+    assert (table["vs finite diff."] < 1e-4).all()  # cs231n: fine near kinks
+    assert table["SGD step changed weights"].all()
+    assert table["leaves requiring grad"].all()

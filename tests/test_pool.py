@@ -131,7 +131,7 @@ def test_an_interrupt_between_two_results_still_stops_the_pool(cfg):
     does). The interrupt is a real SIGINT, raised in the progress bar."""
     @contextmanager
     def progress(desc: str, total: int):
-        yield lambda step, loss: signal.raise_signal(signal.SIGINT)
+        yield lambda loss=None: signal.raise_signal(signal.SIGINT)
 
     before = set(mp.active_children())
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)

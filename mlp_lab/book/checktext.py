@@ -9,6 +9,7 @@ say "the optimizer".
 
 from __future__ import annotations
 
+from ..config import model_name
 from ..results import Environment, Results
 from .fmt import capital, count, power
 
@@ -96,25 +97,20 @@ def equality_sentence(res: Results) -> str:
             "others the manual update no longer follows the optimizer's step.")
 
 
-def drift_sentence(res: Results) -> str:
+def drift_sentence(res: Results, drift) -> str:
     """How far the textbook update ends from the optimizer after the same
-    training: the largest parameter difference over the settings."""
-    ok = [s for s in res.settings if not s.diverged]
-    if not ok:
-        return "Every setting diverged, so the textbook update was not compared."
-    drift = [s.max_abs_diff_params_textbook for s in ok]
-    if max(drift) == 0:
-        return ("The textbook update happened to end at the optimizer's "
-                "parameters in every setting here.")
-    nonzero = sum(d > 0 for d in drift)
-    where = ("in every setting" if nonzero == len(ok) else
-             f"in {count(nonzero)} of the {count(len(ok))} settings")
-    apart = [d for d in drift if d > 0]
-    span = (power(apart[0]) if min(apart) == max(apart) else
-            f"between {power(min(apart))} and {power(max(apart))}")
-    return (f"The textbook update, which rounds differently, ends {span} away "
-            f"from the optimizer's parameters {where}: close, but not the same "
-            "model.")
+    training of one setting (``drift``, :func:`mlp_lab.drift.textbook_drift`)."""
+    s = res.settings[drift.index]
+    which = (f"{model_name(drift.index)} (learning rate {s.lr:g}, momentum "
+             f"{s.momentum:g}, weight decay {s.weight_decay:g})")
+    if s.diverged:
+        return f"{which} diverged, so the textbook update was not compared."
+    if drift.max_abs_diff == 0:
+        return (f"Trained once more on {which} with the textbook update, it "
+                "happened to end at the optimizer's parameters.")
+    return (f"Trained once more on {which} with the textbook update, which "
+            f"rounds differently, it ends {power(drift.max_abs_diff)} away from "
+            "the optimizer's parameters: close, but not the same model.")
 
 
 def device_words(env: Environment) -> str:

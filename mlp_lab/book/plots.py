@@ -219,7 +219,7 @@ def loss_curves_grid(results, cols: int = 3) -> Figure:
     return fig
 
 
-def _model_curves(fig, ax, results, attr: str, scale: float = 1.0) -> list:
+def _model_curves(fig, ax, results, attr: str) -> list:
     """One line (own colour and marker) per model of ``getattr(setting, attr)``,
     legend below the axes.
 
@@ -229,10 +229,10 @@ def _model_curves(fig, ax, results, attr: str, scale: float = 1.0) -> list:
     for i, s in enumerate(results.settings):
         x, y = _finite_points(getattr(s, attr))
         tag = " (diverged)" if s.diverged else ""
-        ax.plot(x, scale * y, marker=MARKERS[i % len(MARKERS)], color=f"C{i % 10}",
+        ax.plot(x, y, marker=MARKERS[i % len(MARKERS)], color=f"C{i % 10}",
                 linestyle=":" if s.diverged else "-",
                 label=f"{model_name(i)}{tag}")
-        kept += [] if s.diverged else list(scale * y)
+        kept += [] if s.diverged else list(y)
     ax.set_xlabel("epoch")
     ax.xaxis.get_major_locator().set_params(integer=True)
     # the models are named (their settings are in the results table): one row
@@ -251,16 +251,6 @@ def all_loss_curves(results, log: bool = False) -> Figure:
     ax.set(ylabel="training loss", yscale="log" if log else "linear")
     if kept and any(s.diverged for s in results.settings):
         ax.set_ylim(min(kept) / 1.05, max(kept) * 1.05)  # losses are > 0
-    return fig
-
-
-@styled
-def val_accuracy_curves(results) -> Figure:
-    """Validation accuracy (%) after each epoch, one line per model (SGD run)."""
-    fig, ((ax,),) = _figure(height=0.95)
-    kept = _model_curves(fig, ax, results, "val_acc_per_epoch", scale=100)
-    ax.set_ylim(*percent_limits(kept))
-    ax.set(ylabel="validation accuracy (%)")
     return fig
 
 

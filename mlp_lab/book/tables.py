@@ -51,17 +51,13 @@ def settings_table(results: Results) -> pd.DataFrame:
 
 def equality_table(results: Results) -> pd.DataFrame:
     """Per setting: the largest |difference| between the two trainers, over
-    every epoch's loss and over the final parameters, and between the final
-    parameters of the textbook update (p - lr*g, plain arithmetic) and of
-    torch.optim.SGD after the same training."""
-    return _by_model([
-        {"losses": s.max_abs_diff_loss,
-         "final parameters": s.max_abs_diff_params,
-         TEXTBOOK: s.max_abs_diff_params_textbook} for s in results.settings])
+    every epoch's loss and over the final parameters."""
+    return _by_model([{"losses": s.max_abs_diff_loss,
+                       "final parameters": s.max_abs_diff_params}
+                      for s in results.settings])
 
 
-EQUALITY = ("losses", "final parameters")  # equality_table's trainer columns
-TEXTBOOK = "textbook update's final parameters"  # its last column
+EQUALITY = ("losses", "final parameters")  # equality_table's columns
 
 
 def time_table(results: Results) -> pd.DataFrame:

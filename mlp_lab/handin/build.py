@@ -1,35 +1,54 @@
 """``make handin``: both notebooks executed, README.txt, report.pdf, handin.zip.
 
-Part A runs in the output folder (where the course's ``tests_backpropagation.py``
-may stand), Part B in the project root (so that ``data/`` is the project's, as
-for the library). Each runs top to bottom in a fresh ``python3`` kernel and
-keeps every output. ``report.pdf`` is the report edition, rendered by
-``quarto render --profile report``; without Quarto the rest is still written
-and the build fails with a message that says so.
+Each setting is trained once per trainer, and for real in the notebook:
+
+1. Both notebooks run, each in a fresh ``python3`` kernel and at once: Part A
+   in the output folder (where the course's ``tests_backpropagation.py`` may
+   stand), Part B in the project root (where ``data/`` is). Meanwhile this
+   process prepares the data as the library does.
+2. After Part B's last cell, its kernel hands over each training's losses,
+   time and final parameters (:data:`partb.HANDOFF`, run in that kernel but
+   not a cell of the notebook). The results record is made from them
+   (``experiments.run(..., handed=...)``), scored here as the library scores
+   its own; a setting already in the results cache is compared with them
+   instead, and must be equal to the last bit.
+3. Part B's two written analyses are filled in from the record; the verdicts
+   of the course's tests in Part A are recorded for the report
+   (:mod:`mlp_lab.book.course`).
+4. ``report.pdf`` is ``quarto render --profile report`` (without Quarto the
+   rest is still written and the build fails, saying so).
+
+The executed notebooks are kept in the results cache under a key of all they
+depend on (their code, the record's key, the course's test file), so a
+second ``make handin`` with nothing changed executes nothing, as Quarto's
+freeze reuses a chapter.
 """
 
 from __future__ import annotations
 
-import datetime
+import copy
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from .. import cache
+from ..book import course
 from ..book.bookcheck import ANSI
-from ..book.places import shown_place
 from ..cache import PROJECT_ROOT
 from ..config import Config
+from ..results import Results, load_record, record_key
 from ..timing import timed
-from ..experiments import run
-from ..results import Results, load_record
 from . import authors, parta, partb
 
 NOTEBOOKS = {"backpropagation.ipynb": parta, "gradient_descent.ipynb": partb}
@@ -47,7 +66,8 @@ class HandinError(RuntimeError):
 
 def execute(nb: nbformat.NotebookNode, cwd: Path, env: dict,
             name: str) -> nbformat.NotebookNode:
-    """Run every cell of ``nb`` in a fresh python3 kernel in ``cwd``, in place."""
+    """Run every cell of ``nb`` in a fresh python3 kernel in ``cwd``, in place
+    (a cell tagged ``raises-exception`` may fail; any other error stops it)."""
     env = {k: v for k, v in env.items() if k != "MPLBACKEND"}  # inline figures
     env["IPYTHONDIR"] = str(KERNEL_PROFILE)
     client = NotebookClient(nb, timeout=None, kernel_name="python3",
@@ -60,36 +80,158 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, env: dict,
     return nb
 
 
+def run_part_b(nb: nbformat.NotebookNode, env: dict, handoff: Path) -> None:
+    """Execute Part B in the project root, then, in the same kernel, the
+    hand-over of its trainings into ``handoff`` (a cell that is run, then
+    dropped from the notebook)."""
+    nb.cells.append(nbformat.v4.new_code_cell(partb.HANDOFF.format(path=str(handoff))))
+    try:
+        execute(nb, PROJECT_ROOT, env, "gradient_descent.ipynb")
+    finally:
+        nb.cells.pop()
+
+
+def handed_trainings(cfg: Config, handoff: Path, data) -> dict:
+    """(setting index, trainer) -> Trained, from Part B's hand-over file:
+    its losses, time and parameters, scored as the library scores its own."""
+    from ..training import from_state
+
+    raw = cache.load_tensors(handoff)
+    if not isinstance(raw, dict):
+        raise HandinError(f"Part B handed over no trainings ({handoff}).")
+    out = {}
+    for name, (losses, state, seconds) in raw.items():
+        i, trainer = name.split("/")
+        # the notebook's model names its layers as MyMLP does in the library
+        out[(int(i), trainer)] = from_state(cfg, trainer, list(losses),
+                                            float(seconds), state, data)
+    return out
+
+
+def same_as_cached(cfg: Config, data, handed: dict) -> list[str]:
+    """The settings already in the results cache whose trainings differ from
+    the notebook's (losses of both trainers, the SGD model's parameters)."""
+    import torch
+
+    from ..experiments import cached_entry
+
+    differ = []
+    for i, setting in enumerate(cfg.settings):
+        entry = cached_entry(cfg, setting, data.provenance["fingerprint"])
+        if entry is None or (i, "sgd") not in handed:
+            continue
+        result, state = entry
+        sgd, manual = handed[(i, "sgd")], handed[(i, "manual")]
+        if (result.train_loss_sgd != sgd.losses
+                or result.train_loss_manual != manual.losses
+                or state.keys() != sgd.state.keys()
+                or not all(torch.equal(state[k], sgd.state[k]) for k in state)):
+            differ.append(f"Model {i + 1}")
+    return differ
+
+
+def record_from_notebook(cfg: Config, handoff: Path, data) -> Results:
+    """The results record of ``cfg`` made from Part B's trainings."""
+    from ..experiments import run
+
+    handed = handed_trainings(cfg, handoff, data)
+    differ = same_as_cached(cfg, data, handed)
+    if differ:
+        raise HandinError(
+            f"the notebook's trainings of {', '.join(differ)} differ from the "
+            "results cache's, which should be impossible. Fix: delete data/cache "
+            "(or $MLP_LAB_CACHE) and run make handin again.")
+    return run(cfg, data=data, handed=handed)
+
+
+def course_verdicts(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """The verdict of each of the course's test cells of executed Part A."""
+    cells = [c for c in nb.cells if parta.COURSE_TAG in c.metadata.get("tags", [])]
+    out = {}
+    for mode, cell in zip(course.MODES, cells):
+        printed = "".join(o.get("text", "") for o in cell.outputs)
+        error = " ".join(f"{o.get('ename', '')}: {o.get('evalue', '')}"
+                         for o in cell.outputs if o.output_type == "error")
+        out[mode] = course.verdict(printed, error)
+    return out
+
+
+def reuse_key(cfg: Config, built: dict[str, nbformat.NotebookNode],
+              out: Path) -> str:
+    """What the executed notebooks depend on: their code and Markdown as
+    built, the results record's key (config, data, computing code,
+    releases), and the course's test file beside Part A."""
+    harness = out / parta.HARNESS
+    return cache.stable_hash([
+        {name: nbformat.writes(nb) for name, nb in built.items()},
+        record_key(cfg),
+        hashlib.sha256(harness.read_bytes()).hexdigest() if harness.is_file() else ""])
+
+
+def _kept(key: str, name: str) -> Path:
+    return cache.cache_dir() / "handin" / f"{Path(name).stem}-{key}.ipynb"
+
+
+def executed_notebooks(cfg: Config, built: dict, out: Path, env: dict,
+                       log) -> tuple[dict, Results]:
+    """Both notebooks executed, and the record made from Part B's trainings;
+    reused from the cache when nothing they depend on changed."""
+    key = reuse_key(cfg, built, out)
+    record = load_record(cfg)
+    kept = {name: _kept(key, name) for name in built}
+    if record is not None and all(p.is_file() for p in kept.values()):
+        log("reused the executed notebooks: nothing they depend on changed")
+        return {n: nbformat.read(p, as_version=4) for n, p in kept.items()}, record
+    from ..data import load_data
+
+    a, b = (copy.deepcopy(built[n]) for n in NOTEBOOKS)
+    with tempfile.TemporaryDirectory(prefix="mlp_lab-handin-") as tmp, \
+            ThreadPoolExecutor(2) as pool:
+        handoff = Path(tmp) / "trainings.pt"
+        part_a = pool.submit(timed, execute, a, out, env, "backpropagation.ipynb")
+        data = pool.submit(load_data, cfg)
+        seconds, _ = timed(run_part_b, b, env, handoff)
+        log(f"executed gradient_descent.ipynb in {seconds:.0f} s")
+        log(f"executed backpropagation.ipynb in {part_a.result()[0]:.0f} s")
+        record = record_from_notebook(cfg, handoff, data.result())
+    partb.analyses(b, cfg, record)
+    course.save(course_verdicts(a))
+    done = {"backpropagation.ipynb": a, "gradient_descent.ipynb": b}
+    for name, nb in done.items():
+        cache.save_text(kept[name], nbformat.writes(nb))
+    return done, record
+
+
 FILE_LIST = """\
 backpropagation.ipynb   Part A: the course's network class, backpropagation by
-                        hand, and its checks (executed, outputs kept).
-gradient_descent.ipynb  Part B: data, MyMLP, train and train_manual_update,
-                        every setting, selection and test (executed, outputs
-                        kept; it trains for real and gives the report's numbers).
-report.pdf              The report: approach and design, results, answers
-                        (a) to (g).
+                        hand, its check against autograd and finite
+                        differences, and the course's two test cells.
+gradient_descent.ipynb  Part B, tasks 1 to 10: data, MyMLP, train and
+                        train_manual_update, every setting, selection, test.
+report.pdf              The report: approach, results, answers (a) to (g).
 README.txt              This file."""
 
 
 def readme(cfg: Config, record: Results, names: list[str]) -> str:
-    """README.txt: what each file is, how it was made, from what config and data."""
-    d, env = record.data, record.env
-    config = os.environ.get("MLP_LAB_CONFIG") or "the defaults (configs/default.toml)"
+    """README.txt for the grader: the files, what each notebook needs to run,
+    where the data comes from, and how the files were made (one line)."""
+    d = record.data
+    data = ("CIFAR-10 as torchvision downloads it (datasets.CIFAR10, into data/ "
+            "on the first run)." if d.source != "imagefolder" else
+            f"an ImageFolder copy of CIFAR-10 ({d.n_files:,} "
+            f"{'JPEG ' if any(t in ('.jpg', '.jpeg') for t in d.file_types) else ''}"
+            "files, read from data/ beside the notebook: this machine had no "
+            "internet). With internet, datasets.CIFAR10(\"data\", download=True) "
+            "reads the original files; the numbers then differ slightly.")
     paragraphs = [
-        f"How they were produced: `make handin` of the mlp_lab project on "
-        f"{datetime.date.today().isoformat()}. The notebooks' code cells are the "
-        "library's own functions, taken from its source when they were built; "
-        "each notebook ran top to bottom in a fresh Jupyter kernel and needs "
-        "only torch, torchvision, matplotlib and numpy. The report is `quarto "
-        "render --profile report` of the same project.",
-        f"Config: {config}: {cfg.name}, layers {'-'.join(map(str, cfg.sizes))}, "
-        f"{len(cfg.settings)} settings, {cfg.epochs} epochs, batch "
-        f"{cfg.batch_size}, seed {cfg.seed}, {cfg.dtype}.",
-        f"Data: {d.source} ({shown_place(d.location)}), {d.n_files} files, fingerprint "
-        f"{d.fingerprint}. Run again without MLP_LAB_DATA, gradient_descent.ipynb "
-        "downloads the canonical CIFAR-10 with torchvision; with MLP_LAB_DATA "
-        "set to an ImageFolder tree it reads that tree. Computed with PyTorch "
-        f"{env.torch}, torchvision {env.torchvision}, on {env.device}."]
+        "To run them again: Python 3.11 with torch, torchvision and matplotlib. "
+        f"backpropagation.ipynb needs the course's {parta.HARNESS} beside it for "
+        "its last two cells (they download MNIST into ../data/). "
+        "gradient_descent.ipynb runs in the folder that holds data/; it trains "
+        f"{2 * len(cfg.settings)} models ({cfg.epochs} epochs each).",
+        f"Data: {data}",
+        "Made with the mlp_lab project (make handin), which executed both "
+        "notebooks and rendered the report from the same code and results."]
     head = ("Hand-in: Backpropagation and Gradient Descent\nAuthors: "
             + (authors.author_line(names) or "(none given)"))
     return "\n\n".join([head, FILE_LIST, *(textwrap.fill(p, 78)
@@ -129,16 +271,14 @@ def build(cfg: Config, out: Path, env: dict | None = None, log=print) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for old in FILES + ("handin.zip",):
         (out / old).unlink(missing_ok=True)
-    record = load_record(cfg) or run(cfg)  # the report's numbers: trained if new
-    for name, part in NOTEBOOKS.items():
-        cwd = out if part is parta else PROJECT_ROOT
-        nb = parta.build(cfg, names) if part is parta else partb.build(cfg, names,
-                                                                        record)
-        seconds, nb = timed(execute, nb, cwd, env, name)
+    built = {name: part.build(cfg, names) for name, part in NOTEBOOKS.items()}
+    done, record = executed_notebooks(cfg, built, out, env, log)
+    for name, nb in done.items():
         nbformat.write(nb, out / name)
-        log(f"executed {name} in {seconds:.0f} s")
     (out / "README.txt").write_text(readme(cfg, record, names), encoding="utf-8")
-    shutil.copyfile(render_report(env), out / "report.pdf")
+    seconds, pdf = timed(render_report, env)
+    log(f"rendered report.pdf in {seconds:.0f} s")
+    shutil.copyfile(pdf, out / "report.pdf")
     with zipfile.ZipFile(out / "handin.zip", "w", zipfile.ZIP_DEFLATED) as z:
         for name in FILES:
             z.write(out / name, name)

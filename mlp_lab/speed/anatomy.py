@@ -10,7 +10,7 @@ of it when it is smaller):
               first layer's product reading the batch itself
     forward   model(x) and the loss, building the autograd graph
     backward  forward, then ``loss.backward()`` into fresh gradients
-    sgd       a step of ``trainers.train`` (``sgd_optimizer``): zero_grad,
+    sgd       a step of ``trainers.train`` (``training.optimizer``): zero_grad,
               forward, backward, step
     manual    a step of ``trainers.train_manual_update``
 
@@ -35,7 +35,8 @@ from torch import nn
 from ..config import Config, Setting
 from ..data import PreparedData
 from ..models import make_model
-from ..trainers import sgd_optimizer, train, train_manual_update
+from ..trainers import train, train_manual_update
+from ..training import optimizer
 from .bound import matmuls, measure, random_tensors, synchronizer
 
 STAGES = ("products", "forward", "backward", "sgd", "manual")
@@ -76,7 +77,7 @@ def stages(cfg: Config, batches: list, dtype, device) -> dict[str, Callable[[], 
     products = product_calls(cfg.sizes, len(batches[0][1]), dtype, device)
     model, sgd_model, manual_model = (make_model(cfg.sizes, cfg.seed, dtype, device)
                                       for _ in range(3))
-    opt = sgd_optimizer(sgd_model.parameters(), s.lr, s.momentum, s.weight_decay)
+    opt = optimizer(sgd_model, s)
 
     def epoch(backward: bool) -> None:  # a trainer's pass, without its step
         for x, y in batches:

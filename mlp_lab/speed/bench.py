@@ -31,7 +31,7 @@ from ..environment import machine
 from ..experiments import run
 from ..pool import plan_workers, run_pool
 from ..timing import timed
-from ..trainers import default_device
+from ..training import device as default_device
 from .anatomy import STAGES, anatomy, heaviest
 from .bound import bound_seconds, flops, training_work
 from .reference import run_reference
@@ -87,7 +87,7 @@ def time_run(cfg: Config, seed: Path, rates: dict | None = None) -> dict:
     trainings' own seconds, summed), bound_s and its FLOPs."""
     with cold_cache(seed):
         wall, res = timed(run, cfg)
-    work = training_work(cfg, res.data.n_train, res.data.n_val, res)
+    work = training_work(cfg, res.data.n_train, res)
     train_s = sum(s.seconds for s in res.settings)
     bound = bound_seconds(work, getattr(torch, cfg.dtype), default_device(), rates)
     return {"wall_s": wall, "train_s": train_s, "bound_s": bound,

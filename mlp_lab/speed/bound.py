@@ -14,9 +14,8 @@ N mod B > 0, one of r = N mod B rows.
 
 Bound. ``train_s`` is the sum over settings of ``seconds_sgd +
 seconds_manual`` of a cold ``experiments.run``: E_sgd + E_manual training
-epochs over the train split plus, inside ``seconds_sgd``, E_sgd forward passes
-over the validation split (the per-epoch ``val_acc_per_epoch``). The final
-train/val accuracies are outside ``train_s`` and outside the bound.
+epochs over the train split. The final train/val accuracies are outside
+``train_s`` and outside the bound.
 ``bound_s = sum over shapes of calls(shape) * t(shape)``, where t(shape) =
 flops(shape) / rate(shape) is the best time per call of that product
 (``torch.addmm``/``torch.mm`` with the operand layouts autograd uses), timed
@@ -66,16 +65,13 @@ def flops(work: Counter) -> int:
     return sum(2 * s.m * s.k * s.n * c for s, c in work.items())
 
 
-def training_work(cfg: Config, n_train: int, n_val: int, results) -> Counter:
-    """The matmuls inside ``train_s``: every epoch actually run, both trainers,
-    plus the SGD trainer's per-epoch validation pass."""
+def training_work(cfg: Config, n_train: int, results) -> Counter:
+    """The matmuls inside ``train_s``: every epoch of both trainers."""
     tr = epoch_work(cfg.sizes, n_train, cfg.batch_size, True)
-    va = epoch_work(cfg.sizes, n_val, cfg.batch_size, False)
     total = Counter()
     for s in results.settings:
         epochs = len(s.train_loss_sgd) + len(s.train_loss_manual)
         total.update({k: c * epochs for k, c in tr.items()})
-        total.update({k: c * len(s.val_acc_per_epoch) for k, c in va.items()})
     return total
 
 

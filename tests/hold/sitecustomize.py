@@ -43,13 +43,13 @@ def _holding(progress, folder: Path, label: str, trainer: str):
     @contextmanager
     def bar(desc: str, total: int):
         with (progress or (lambda d, t: nullcontext()))(desc, total) as inner:
-            def on_epoch(epoch: int, loss: float) -> None:
+            def tick(loss: float | None = None) -> None:
                 if inner is not None:
-                    inner(epoch, loss)
+                    inner(loss)
                 _mark(folder, "held", setting=label, trainer=trainer)
                 while True:  # until a signal ends this process
                     signal.pause()
-            yield on_epoch
+            yield tick
     return bar
 
 
