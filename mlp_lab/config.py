@@ -22,6 +22,7 @@ CIFAR10_CLASSES = (
     "dog", "frog", "horse", "ship", "truck",
 )
 DISPLAY_NAMES = {"automobile": "car"}
+CIFAR_SIZE = 32  # CIFAR-10's images are 32 x 32 pixels
 DTYPES = ("float64", "float32")
 LOSSES = ("cross_entropy",)
 

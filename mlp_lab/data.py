@@ -46,7 +46,6 @@ __all__ = ["DataError", "PreparedData", "channel_stats", "data_root", "load_cach
            "load_data", "source_key", "split_indices"]
 
 SPLITS = ("train", "val", "test")
-CIFAR_SIZE = 32  # CIFAR-10's images are 32 x 32
 _FORMAT = 2  # bump when the cache file layout changes
 # The modules whose code builds the cached data: a change to any of them (a
 # fixed resize, split or statistic) must not be served the old data.

@@ -30,33 +30,36 @@ def autograd_sentence(worst: float, threshold: float = COURSE_THRESHOLD) -> str:
             f"{power(threshold)}.")
 
 
-def fd_worst_sentence(checks) -> str:
-    """Where the worst relative error against finite differences falls (a row
-    of ``gradcheck.check_table``): its size, the gradient entry it falls on,
-    and the largest absolute error of any check."""
-    row = checks.loc[checks["vs finite diff."].idxmax()]
-    return (f"The worst, {power(row['vs finite diff.'])} ({row['activation']}, "
-            f"batch of {row['batch']}, network {row['net']}), falls on an entry "
-            f"whose gradient is only {power(row['gradient at worst'])}, while the "
-            f"absolute error is at most {power(checks['absolute error'].max())} "
-            "in every check.")
+def part_a_sentence(checks) -> str:
+    """Part A's check table (``gradcheck.check_table``): the largest errors
+    against autograd and against central differences, against the course's
+    threshold."""
+    worst_ag, worst_fd = checks["vs autograd"].max(), checks["vs finite differences"].max()
+    verdict = ("Both are far below the course's threshold of "
+               f"{power(COURSE_THRESHOLD)}" if worst_fd < COURSE_THRESHOLD / 100 else
+               f"Both are {compared_with(max(worst_ag, worst_fd), COURSE_THRESHOLD)} "
+               f"the course's threshold of {power(COURSE_THRESHOLD)}")
+    return (f"The largest error against autograd is {power(worst_ag)}, the rounding "
+            "of float64, and against finite differences "
+            f"{power(worst_fd)}, the error of the difference quotient itself. "
+            f"{verdict}.")
 
 
 def activation_sentence(checks) -> str:
-    """Whether, for each network and batch, the ReLU check's absolute error
-    is below the tanh check's."""
-    by = checks.set_index(["net", "batch", "activation"])["absolute error"]
+    """Whether, for each network and batch, the ReLU check's error against
+    finite differences is below the tanh check's."""
+    by = checks.set_index(["net", "batch", "activation"])["vs finite diff."]
     pairs = [(by[(n, b, "relu")], by[(n, b, "tanh")])
              for n, b, a in by.index if a == "relu" and (n, b, "tanh") in by]
     if not pairs:
-        return ""
+        return "Every check here uses tanh."
     smaller = sum(r < t for r, t in pairs)
     if smaller == len(pairs):
         where = "in every network and batch"
     else:
         where = (f"in {count(smaller)} of the {count(len(pairs))} network and "
                  "batch pairs")
-    return f"With ReLU the absolute error is the smaller {where}."
+    return f"With ReLU the error against finite differences is the smaller {where}."
 
 
 def checks_passed_sentence(checks) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..config import model_name
 from ..results import Results
-from .effects import effective_step, steps_phrase
+from .effects import effective_step, models, steps_phrase
 from .fmt import count, decimal, num, pct
 from .narrative import Findings, epoch_ranges
 from .original import loss_text
@@ -108,8 +108,9 @@ def stability_sentence(res: Results, f: Findings) -> str:
                f"{loss_text(res, losses[low])} (epoch {low + 1})"
                if low < len(losses) - 1 else
                f"still ended at its lowest value, {loss_text(res, losses[-1])}")
-        out.append(f"The training loss of {model_name(i)} rose again in "
-                   f"{epoch_ranges(epochs)} and {end}: its training is unstable.")
+        out.append(f"In the second half of training, the training loss of "
+                   f"{model_name(i)} rose again in {epoch_ranges(epochs)} and {end}: "
+                   "its training is unstable.")
     if not out:
         out.append("Every training loss fell at every epoch of the second half "
                    "of training.")
@@ -131,7 +132,37 @@ def steps_sentence(res: Results, f: Findings) -> str:
     if len(set(steps.values())) == 1:
         return head + (": every setting takes the same step, so the step size does "
                        "not explain the difference.")
-    if steps[f.noisiest] == max(steps.values()):
+    largest = max(steps.values())
+    tied = [k for k, v in steps.items() if v == largest and k != f.noisiest]
+    if steps[f.noisiest] == largest and not tied:
         return head + (": the roughest curve has the largest step, which "
                        "overshoots most.")
+    if steps[f.noisiest] == largest:
+        return head + (f": the roughest curve shares the largest step with "
+                       f"{models(tied)}, so the step alone does not make it the "
+                       "roughest.")
     return head + ": the largest step did not make the roughest curve here."
+
+
+def depth_markdown(res: Results, f: Findings) -> str:
+    """The book's answer (g) in more depth, as a Markdown list: the lead and
+    each factor's pairs weighed by McNemar's exact test, the gap between
+    training and validation accuracy, where loss and accuracy disagree,
+    the roughest curve, and the departures from the reference."""
+    from . import compare, effects, noise
+
+    items = [
+        ("Is the lead real?", [noise.lead_sentence(res)]),
+        ("Momentum", [effects.effect_sentence(res, "momentum"),
+                      momentum_gap_sentence(res, f)]),
+        ("Weight decay", [effects.effect_sentence(res, "weight_decay"),
+                          decay_gap_sentence(res, f),
+                          fit_disagreement_sentence(res, f),
+                          still_falling_sentence(f)]),
+        ("Training stability", [stability_sentence(res, f),
+                                "The effective step along a steady gradient, "
+                                "\u03b7/(1 \u2212 \u03bc), is "
+                                + steps_sentence(res, f)]),
+        ("Against the reference", [compare.departures_sentence(res)])]
+    return "\n".join(f"- **{title}.** " + " ".join(t for t in texts if t)
+                      for title, texts in items if any(texts)) + "\n"

@@ -45,6 +45,26 @@ def load() -> dict[str, str]:
     return raw.get("verdicts") or {}
 
 
+def sentence(verdicts: dict[str, str]) -> str:
+    """What the report says of the course's tests: that its main_test passed
+    (or failed, or could not run) on the toy network and on MNIST; "" when
+    they were not run on today's backpropagation."""
+    if not verdicts:
+        return ""
+    words = {"toy": "on the toy network", "mnist": "on MNIST"}
+    said = {}
+    for mode, verdict in verdicts.items():
+        said.setdefault(verdict, []).append(words.get(mode, mode))
+    parts = []
+    for verdict, where in said.items():
+        what = {"passed": "passed all four of its checks",
+                "failed": "FAILED some of its checks",
+                "not run": "could not run (MNIST could not be downloaded)"}[verdict]
+        parts.append(f"{what} {' and '.join(where)}")
+    return ("The course's own test of backpropagation (its main_test) "
+            + "; it ".join(parts) + ".")
+
+
 def fingerprint() -> str:
     """What the report's sentence on the course's tests depends on (the freeze
     check's), "" when there is none."""

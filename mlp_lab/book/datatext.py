@@ -9,7 +9,7 @@ says so plainly; the canonical files are named as the canonical download.
 from __future__ import annotations
 
 from .. import cache
-from ..config import Config
+from ..config import CIFAR_SIZE, Config
 from ..results import DataSummary, Results
 from .checktext import device_words
 from .fmt import count, size
@@ -40,6 +40,14 @@ def classes_phrase(cfg: Config) -> str:
         alias = f"called {name} here, " if name != cls else ""
         parts.append(f"{cls} ({alias}label {label})")
     return " and ".join(parts)
+
+
+def size_phrase(cfg: Config) -> str:
+    """How the images reach the network's size: 'resized to 16×16 pixels
+    (antialiased)', or 'kept at their 32×32 pixels'."""
+    if cfg.image_size == CIFAR_SIZE:
+        return f"kept at their {size(cfg.image_size)} pixels"
+    return f"resized to {size(cfg.image_size)} pixels (antialiased)"
 
 
 def data_sentence(res: Results) -> str:
@@ -110,18 +118,23 @@ def source_words(data: DataSummary) -> str:
             f"({files_words(data)}; {fingerprint})")
 
 
-def reproducibility_sentence(res: Results, config_file: str) -> str:
-    """Everything a render's numbers depend on, in one paragraph: data source
-    and fingerprint, config, seeds, device, versions, the library's code hash.
-    The data's place is printed as :func:`~.places.shown_place` gives it."""
+def reproducibility_sentence(res: Results, config_file: str, full: bool = True) -> str:
+    """What a render's numbers depend on, in one paragraph: the data, config,
+    seeds, device and versions; with ``full`` (the book) also the data's place
+    and fingerprint and the library's code hash. The data's place is printed
+    as :func:`~.places.shown_place` gives it."""
     e, c = res.env, res.config
     config = ("the default configuration" if config_file == "defaults" else
               f"the configuration of {config_file}")
     a, b = c.class_names
-    return (f"Every number here was computed from "
-            f"{source_words(res.data)}, with {config} ({a} vs {b}, "
-            f"{size(c.image_size)}), split seed {c.split_seed} and model seed "
-            f"{e.seed}, in {e.dtype} on {device_words(e)}, with Python "
-            f"{e.python}, PyTorch {e.torch} and torchvision {e.torchvision}, by "
-            "the mlp_lab library, whose computing code has the hash "
-            f"{cache.source_hash(cache.COMPUTE_MODULES)}.")
+    data = (source_words(res.data) if full else
+            "the canonical CIFAR-10 files" if res.data.source == CANONICAL else
+            f"a local copy of CIFAR-10 ({files_words(res.data)})")
+    by = ("by the mlp_lab library, whose computing code has the hash "
+          f"{cache.source_hash(cache.COMPUTE_MODULES)}" if full else
+          "by the mlp_lab project, from which the notebooks and this report "
+          "come")
+    return (f"Every number here was computed from {data}, with {config} "
+            f"({a} vs {b}, {size(c.image_size)}), split seed {c.split_seed} and "
+            f"model seed {e.seed}, in {e.dtype} on {device_words(e)}, with Python "
+            f"{e.python}, PyTorch {e.torch} and torchvision {e.torchvision}, {by}.")

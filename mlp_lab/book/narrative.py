@@ -202,7 +202,7 @@ def precision_recall(confusion: list[list[int]]) -> list[tuple[float, float]]:
 def precision_recall_sentence(res: Results) -> str:
     """The selected model's per-class precision and recall on the test split."""
     if res.best is None:
-        return ""
+        return "No model was selected, so none has a precision or recall."
     (p0, r0), (p1, r1) = precision_recall(res.best.confusion)
     a, b = res.data.class_names
     return (f"For {a}, precision (the share of images predicted as {a} that are "
@@ -223,8 +223,7 @@ def divergence_sentence(res: Results) -> str:
         notes.append(
             f"{describe(i, res)} diverged (its training loss became "
             f"{'NaN' if math.isnan(value) else 'infinite'} in epoch {epoch} of "
-            f"{res.config.epochs}, where its training stopped) and was excluded "
-            "from model selection.")
+            f"{res.config.epochs}) and was excluded from model selection.")
     return " ".join(notes) or ("No setting diverged: no training loss became NaN "
                                "or infinite.")
 
@@ -241,9 +240,9 @@ def manual_phrase(res: Results) -> str:
 
 
 def third_figure_phrase(res: Results) -> str:
-    """What the original report's per-model loss curves of both trainers
-    would show here."""
+    """How each model's loss curves of both trainers lie (the original
+    report's third figure)."""
     if res.losses_identical:
-        return ("would show each model's two curves on top of each other, since "
-                "the two trainers' losses are equal at every epoch")
-    return "would show the two trainers' curves apart where their losses differ"
+        return ("lie on top of each other, since the two trainers' losses are "
+                "equal at every epoch")
+    return "part where the two trainers' losses differ"

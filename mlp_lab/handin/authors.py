@@ -82,22 +82,16 @@ def division_warning(meta: dict) -> str | None:
 
 
 def byline_markdown(meta: dict | None = None) -> str:
-    """Under the report's title, centred: the course and the project, then the
-    authors (each line only when set)."""
+    """Under the report's title on its HTML page, centred: the course and the
+    project, then the authors (each line only when set). The PDF's title block
+    shows the same from the metadata (``book/report/typst-show.typ``)."""
     meta = project_meta() if meta is None else meta
     what = " · ".join(t for t in (handin_text(meta, "course"),
                                   handin_text(meta, "project")) if t)
-    return "".join(_centred(text, size) for text, size in
-                   ((what, "1em"), (author_line(authors(meta)), "1.1em")) if text)
-
-
-def _centred(line: str, size: str) -> str:
-    """``line`` centred, as raw Typst for the PDF and raw HTML for the page
-    (each format drops the other's block)."""
-    typst = '"' + line.replace("\\", "\\\\").replace('"', '\\"') + '"'  # a string
-    return (f"```{{=typst}}\n#align(center, text(size: {size}, {typst}))\n```\n\n"
-            f"```{{=html}}\n<p class=\"report-byline\" style=\"text-align:center\">"
-            f"{html.escape(line)}</p>\n```\n\n")
+    return "".join(
+        f"```{{=html}}\n<p class=\"report-byline\" style=\"text-align:center\">"
+        f"{html.escape(line)}</p>\n```\n\n"
+        for line in (what, author_line(authors(meta))) if line)
 
 
 def division_markdown(meta: dict | None = None) -> str:

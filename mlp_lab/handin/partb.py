@@ -20,8 +20,7 @@ import nbformat
 from ..book.effects import effects
 from ..book.noise import standard_error
 from ..cache import PROJECT_ROOT
-from ..config import Config, model_name, setting_label
-from ..data import CIFAR_SIZE
+from ..config import CIFAR_SIZE, Config, model_name, setting_label
 from ..results import Results
 from ..sources import data_root
 from .cells import IMPORTS, code, glue, md, notebook, title

@@ -1,0 +1,393 @@
+"""The short answers of the report, decided by the numbers (no torch).
+
+Answer (f), the settings and the selected model, and the sentences of
+answer (g), each carrying a number, in the words and the precision Part B's
+notebook prints them: accuracies as percentages with two decimals, final
+losses with five. Part B's written analysis is made of the same sentences
+(``handin.partb``), so the notebook and the report say the same things with
+the same numbers. A sentence with nothing to say is "" and is left out.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..config import model_name
+from ..results import Results
+from .compare import both
+from .datatext import is_jpeg
+from .effects import effective_step, effects, models
+from .fmt import count, size
+from .noise import paired, ranked, standard_error
+from .original import COURSE_OUTPUT_2023, reference_for
+
+FACTOR_WORDS = {"lr": "learning rate", "momentum": "momentum",
+                "weight_decay": "weight decay"}
+
+
+def acc(x: float) -> str:
+    """An accuracy as Part B prints it: 0.918 -> '91.80%'."""
+    return f"{100 * x:.2f}%"
+
+
+def loss(x: float) -> str:
+    """A final loss as Part B prints it: five decimals."""
+    return f"{x:.5f}"
+
+
+def pts(x: float) -> str:
+    """A difference of two accuracies in (percentage) points, unsigned."""
+    return f"{100 * abs(x):.2f}"
+
+
+def signed_pts(x: float) -> str:
+    """+1.70 or −0.50 (a true minus sign)."""
+    return f"{100 * x:+.2f}".replace("-", "\u2212")
+
+
+def setting_words(s) -> str:
+    """'learning rate 0.01, momentum 0.85, weight decay 0.01'."""
+    return (f"learning rate {s.lr:g}, momentum {s.momentum:g}, weight decay "
+            f"{s.weight_decay:g}")
+
+
+# ------------------------------------------------------------------ (f)
+
+def diverged_sentence(res: Results) -> str:
+    """Which settings diverged (a loss became NaN or infinite), from which
+    epoch, and that the selection passed them over ("" when none did)."""
+    said = []
+    for i, s in enumerate(res.settings):
+        if s.diverged:
+            bad = [e for e, v in enumerate(s.train_loss_sgd + s.train_loss_manual, 1)
+                   if not math.isfinite(v)]
+            epoch = (bad[0] - 1) % len(s.train_loss_sgd) + 1 if bad else 1
+            said.append(f"{model_name(i)} ({setting_words(s)}) diverged (its "
+                        f"training loss became NaN in epoch {epoch} of "
+                        f"{res.config.epochs})")
+    if not said:
+        return ""
+    return (" and ".join(said) + ", and the selection passed "
+            + ("it" if len(said) == 1 else "them") + " over.")
+
+
+def selection_sentence(res: Results) -> str:
+    """Which setting was selected, on what, and by how much it led."""
+    gone = diverged_sentence(res)
+    if res.best is None:
+        return (gone + " " if gone else "") + "No model was selected or tested."
+    top = ranked(res)
+    b = res.best
+    lead = (f", {pts(b.val_acc - res.settings[top[1]].val_acc)} points above "
+            f"{model_name(top[1])}" if len(top) > 1 else "")
+    return ((gone + " " if gone else "")
+            + f"We selected the setting of highest validation accuracy, "
+            f"{model_name(b.index)} ({setting_words(res.settings[b.index])}): "
+            f"{acc(b.val_acc)}{lead}.")
+
+
+def test_sentence(res: Results) -> str:
+    """The selected model's test accuracy and its confusion matrix, in words."""
+    b = res.best
+    if b is None:
+        return ""
+    (tn, fp), (fn, tp) = b.confusion
+    first, second = res.data.class_names
+    return (f"On the {count(tn + fp + fn + tp)} test images, seen once, it reaches "
+            f"{acc(b.test_acc)}: of the {count(tn + fp)} {first} images it "
+            f"classifies {count(tn)} correctly and {count(fp)} as {second}, of the "
+            f"{count(fn + tp)} {second} images {count(tp)} correctly and "
+            f"{count(fn)} as {first}.")
+
+
+# ------------------------------------------------------------------ (g)
+
+def _neighbours(res: Results, i: int) -> list[tuple[int, str]]:
+    """The settings that did not diverge and differ from setting ``i`` in one
+    factor only, with that factor."""
+    s = res.settings
+    out = []
+    for k, r in enumerate(s):
+        differ = [f for f in FACTOR_WORDS if getattr(r, f) != getattr(s[i], f)]
+        if k != i and not r.diverged and len(differ) == 1:
+            out.append((k, differ[0]))
+    return out
+
+
+def _change(res: Results, k: int, factor: str) -> str:
+    """How setting ``k`` differs in ``factor``: 'without momentum',
+    'with learning rate 0.05'."""
+    value = getattr(res.settings[k], factor)
+    if value == 0:
+        return f"without {FACTOR_WORDS[factor]}"
+    return f"with {FACTOR_WORDS[factor]} {value:g}"
+
+
+def why_sentence(res: Results) -> str:
+    """Why the selected setting wins: every setting that differs from it in one
+    factor only scores no higher, so each of its choices helped."""
+    if res.best is None:
+        return ""
+    i = res.best.index
+    near = _neighbours(res, i)
+    if not near:
+        return (f"No other setting differs from {model_name(i)} in one factor "
+                "only, so the table cannot say which of its choices made it win.")
+    s = res.settings
+    each = ", ".join(f"{model_name(k)} {_change(res, k, f)} {acc(s[k].val_acc)}"
+                     for k, f in sorted(near, key=lambda n: -s[n[0]].val_acc))
+    lower = all(s[k].val_acc < s[i].val_acc for k, _ in near)
+    return (f"{model_name(i)} wins because each of its choices helped: every "
+            f"setting that differs from it in one factor only scores "
+            f"{'lower' if lower else 'no higher'} ({each}).")
+
+
+def lead_sentence(res: Results) -> str:
+    """Whether the winner's lead over the runner-up is beyond chance, by the
+    standard error of their difference on the same validation images."""
+    top = ranked(res)
+    if len(top) < 2:
+        return ""
+    p = paired(res, top[0], top[1])
+    if p is None:
+        return ""
+    ratio = abs(p.difference) / p.se if p.se else math.inf
+    verdict = ("so it is unlikely to be chance" if ratio > 2 else
+               "so it could be chance: this validation split cannot tell the "
+               "two apart")
+    return (f"Its lead over {model_name(top[1])}, {pts(p.difference)} points, is "
+            f"{ratio:.1f} times the standard error of the difference between two "
+            f"settings scored on the same {count(p.n)} validation images "
+            f"({pts(p.se)} points), {verdict}.")
+
+
+def _pairs_phrase(res: Results, found) -> str:
+    """'+1.70 points from Model 1 to Model 3 and +3.50 from Model 2 to Model 4'."""
+    parts = [f"{signed_pts(d)}{' points' if k == 0 else ''} from {model_name(i)} "
+             f"to {model_name(j)}" for k, (i, j, d) in enumerate(found)]
+    return " and ".join(parts)
+
+
+def factor_sentence(res: Results, factor: str) -> str:
+    """What ``factor`` (momentum or weight decay) did to the validation accuracy
+    in each pair of settings that differ in it alone, against twice the
+    standard error of one validation accuracy."""
+    found = effects(res, factor)
+    name = FACTOR_WORDS[factor]
+    if not found:
+        return ""
+    accs = [s.val_acc for s in res.settings if not s.diverged]
+    se = standard_error(sum(accs) / len(accs), res.data.n_val)
+    small = all(abs(d) < 2 * se for *_, d in found)
+    signs = {d > 0 for *_, d in found if d != 0}
+    verb = ("raised" if signs == {True} else "lowered" if signs == {False}
+            else "changed" if signs else "left unchanged")
+    where = "the one pair" if len(found) == 1 else f"the {count(len(found))} pairs"
+    noise = (f"; each change is within twice the standard error of a validation "
+             f"accuracy here ({pts(2 * se)} points), so its effect is unclear"
+             if small else "")
+    return (f"{name.capitalize()} {verb} the validation accuracy in {where} of "
+            f"settings that differ only in {name}: {_pairs_phrase(res, found)}"
+            f"{noise}.")
+
+
+def rises(losses: list[float]) -> list[int]:
+    """The epochs (1-based, from the second) whose mean training loss rose
+    above the previous epoch's."""
+    return [e for e in range(2, len(losses) + 1)
+            if math.isfinite(losses[e - 1]) and losses[e - 1] > losses[e - 2]]
+
+
+def epochs_words(epochs: list[int]) -> str:
+    """[13, 14, 16, 17, 19] -> 'epochs 13–14, 16–17 and 19'."""
+    runs: list[list[int]] = []
+    for e in epochs:
+        if runs and e == runs[-1][-1] + 1:
+            runs[-1].append(e)
+        else:
+            runs.append([e])
+    parts = [f"{r[0]}\u2013{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs]
+    words = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return ("epoch " if len(epochs) == 1 else "epochs ") + words
+
+
+def stability_sentence(res: Results) -> str:
+    """Which training losses rose again (an unstable training) and the
+    effective step lr / (1 - momentum) of those settings against the others'."""
+    s = res.settings
+    ok = [i for i, r in enumerate(s) if not r.diverged]
+    if not ok:
+        return ""
+    risen = {i: r for i in ok if (r := rises(s[i].train_loss_sgd))}
+    if not risen:
+        return (f"Every training loss fell at every one of the {res.config.epochs} "
+                "epochs: no training was unstable.")
+    steps = {i: effective_step(s[i].lr, s[i].momentum) for i in ok}
+    which = " and ".join(f"{epochs_words(e)} for {model_name(i)}"
+                         for i, e in risen.items())
+    own = sorted({steps[i] for i in risen}, reverse=True)
+    rest = sorted({v for i, v in steps.items() if i not in risen}, reverse=True)
+    own_words = " and ".join(f"{v:.3g}" for v in own)
+    largest = max(steps.values())
+    if own == [largest] and all(v < largest for v in rest):
+        judge = "the largest here"
+    elif largest in own:
+        judge = "the largest here, shared with settings whose loss kept falling"
+    else:
+        judge = "not the largest here, so the step alone does not explain it"
+    others = (", against " + " and ".join(
+        f"{v:.3g} for {models([i for i in ok if i not in risen and steps[i] == v])}"
+        for v in rest) if rest else "")
+    whose = "its" if len(risen) == 1 else "their"
+    return (f"The training loss rose again in {which}, an unstable training: "
+            f"{whose} effective step \u03b7/(1 \u2212 \u03bc), {own_words}, is "
+            f"{judge}{others}.")
+
+
+def _moves(gaps: list[tuple[float, float]]) -> str:
+    """'from 0.86 to 1.07 points and from 6.04 to 5.88'."""
+    return " and ".join(f"from {signed_pts(a) if a < 0 else pts(a)} to "
+                        f"{signed_pts(b) if b < 0 else pts(b)}"
+                        + (" points" if k == 0 else "")
+                        for k, (a, b) in enumerate(gaps))
+
+
+def gap_sentence(res: Results) -> str:
+    """Where the results differ from what regularization leads one to expect:
+    whether weight decay narrowed the gap between training and validation
+    accuracy in the pairs that differ in it alone, and a likely reason."""
+    s = res.settings
+    found = effects(res, "weight_decay")
+    if not found:
+        return ""
+    gaps = [(s[i].train_acc - s[i].val_acc, s[j].train_acc - s[j].val_acc)
+            for i, j, _ in found]
+    narrowed = [g for g in gaps if g[1] < g[0]]
+    widened = [g for g in gaps if g[1] >= g[0]]
+    if not widened:
+        return ("As regularization leads one to expect, weight decay narrowed the "
+                f"gap between training and validation accuracy ({_moves(gaps)}).")
+    accs = [r.val_acc for r in s if not r.diverged]
+    noise = 2 * standard_error(sum(accs) / len(accs), res.data.n_val)
+    what = (f"it widened the gap ({_moves(widened)})" if not narrowed else
+            f"it narrowed the gap in {count(len(narrowed))} pair"
+            f"{'s' if len(narrowed) > 1 else ''} ({_moves(narrowed)}) but "
+            f"widened it in {count(len(widened))} ({_moves(widened)})")
+    lam = max(s[j].weight_decay for _, j, _ in found)
+    small = all(abs(b - a) < noise for a, b in gaps)
+    reason = (f"the changes are within twice the standard error of a validation "
+              f"accuracy here ({pts(noise)} points): at \u03bb = {lam:g} and "
+              f"{res.config.epochs} epochs the penalty is too weak to show"
+              if small else
+              f"at \u03bb = {lam:g} the penalty also slowed the fit of the "
+              "training data, not only the overfitting")
+    return (f"Theory expects weight decay to narrow the gap between training and "
+            f"validation accuracy; here {what}, likely because {reason}.")
+
+
+def reference_sentence(res: Results) -> str:
+    """Against the course's published output of its own solution, where the
+    edition is the one it belongs to: the largest departures in validation
+    accuracy and in final loss, and the likely reasons ("" otherwise)."""
+    ref = reference_for(res.config)
+    if ref is not COURSE_OUTPUT_2023:
+        return ""
+    val = both(res, ref, "val_acc")
+    losses = both(res, ref, "final_loss")
+    if not val:
+        return ""
+    worst = max(abs(o - t) for _, o, t in val)
+    ratios = [o / t for _, o, t in losses]
+    loss_words = (f" and our final losses are {min(ratios):.1f} to "
+                  f"{max(ratios):.1f} times its" if ratios else "")
+    reasons = ["our split of the training images need not be the course's"]
+    if is_jpeg(res.data):
+        reasons.insert(0, "our images are a lossy JPEG copy of CIFAR-10")
+    return (f"Against {ref.short} of its own solution, our validation accuracies "
+            f"differ by at most {pts(worst)} points (it rounds them to whole "
+            f"percents){loss_words}, likely because {' and '.join(reasons)}.")
+
+
+def g_sentences(res: Results) -> list[str]:
+    """Answer (g): why the selected setting wins and whether its lead is real,
+    what momentum and weight decay did, the unstable training and its step,
+    where the results depart from the expected, and from the course's
+    published output; the empty ones left out."""
+    found = [why_sentence(res), lead_sentence(res), factor_sentence(res, "momentum"),
+             factor_sentence(res, "weight_decay"), stability_sentence(res),
+             gap_sentence(res), reference_sentence(res)]
+    return [f for f in found if f]
+
+
+def task_words(res: Results) -> str:
+    """'car from cat in CIFAR-10 images of 16×16 pixels'."""
+    a, b = res.data.class_names
+    return f"{a} from {b} in CIFAR-10 images of {size(res.config.image_size)} pixels"
+
+
+def g_markdown(res: Results) -> str:
+    """Answer (g) as a Markdown list, one sentence (or two) an item."""
+    return "\n".join(f"- {s}" for s in g_sentences(res)) + "\n"
+
+
+# ------------------------------------------------------------------ (f)'s table
+
+RESULTS_FIGURES = ("final loss", "train (%)", "validation (%)")
+
+
+def _reference_cells(res: Results) -> tuple[dict, list]:
+    """The course's published figures by setting key, and its settings not
+    trained here, where the edition is the one it belongs to."""
+    ref = reference_for(res.config)
+    if ref is not COURSE_OUTPUT_2023:
+        return {}, []
+    keys = [(s.lr, s.momentum, s.weight_decay) for s in ref.config.settings]
+    figures = {k: (ref.final_loss[n], ref.train_acc[n], ref.val_acc[n])
+               for n, k in enumerate(keys)}
+    mine = {(s.lr, s.momentum, s.weight_decay) for s in res.settings}
+    return figures, [k for k in keys if k not in mine]
+
+
+def results_table(res: Results):
+    """(f)'s table: every setting's hyper-parameters, final loss and training
+    and validation accuracy as Part B prints them (five decimals, percent with
+    two), the selected one's name in bold; for the 2023 edition the course's
+    published figures in parentheses, and its settings not trained here."""
+    import pandas as pd
+
+    theirs, extra = _reference_cells(res)
+    best = res.best.index if res.best else None
+    rows, names = [], []
+    for i, s in enumerate(res.settings):
+        key = (s.lr, s.momentum, s.weight_decay)
+        ref = theirs.get(key)
+        ours = ("diverged" if s.diverged else loss(s.final_loss),
+                f"{100 * s.train_acc:.2f}", f"{100 * s.val_acc:.2f}")
+        given = ("" if ref is None else f"({ref[0]:.5f})",
+                 "" if ref is None else f"({100 * ref[1]:.0f})",
+                 "" if ref is None else f"({100 * ref[2]:.0f})")
+        rows.append([*key] + [f"{o} {g}".strip() for o, g in zip(ours, given)])
+        name = model_name(i).replace(" ", "\u00a0")
+        names.append(f"**{name}**" if i == best else name)
+    for key in extra:
+        f = theirs[key]
+        rows.append([*key, f"({f[0]:.5f})", f"({100 * f[1]:.0f})",
+                     f"({100 * f[2]:.0f})"])
+        names.append("course\u00a0only")
+    columns = ["learning rate", "momentum", "weight decay", *RESULTS_FIGURES]
+    return pd.DataFrame(rows, columns=columns, index=pd.Index(names, name="model"))
+
+
+def f_sentences(res: Results) -> str:
+    """Answer (f) beside its table: what the parentheses hold (2023 edition),
+    which setting was selected and why, and its test accuracy and confusion
+    matrix."""
+    theirs, extra = _reference_cells(res)
+    note = ""
+    if theirs:
+        note = (f"In parentheses: {COURSE_OUTPUT_2023.short} of its own solution "
+                "for the same setting (accuracies rounded to whole percents)"
+                + ("; rows marked course only are settings it trained and we did "
+                   "not. " if extra else ". "))
+    test = test_sentence(res)
+    return note + selection_sentence(res) + (f" {test}" if test else "")
