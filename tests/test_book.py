@@ -9,6 +9,7 @@ torchvision CIFAR-10 download in ``data/``; otherwise they are skipped.
 """
 
 import json
+import shutil
 import os
 import re
 from pathlib import Path
@@ -603,3 +604,34 @@ def test_for_profile_keeps_or_drops_conditional_divs():
     shown = bookcheck.for_profile(text, "report")
     assert "report only" in shown and "book only" not in shown
     assert ":::" not in shown and shown.startswith("a") and shown.endswith("z\n")
+
+
+def test_an_inline_equation_is_never_broken_across_lines(tmp_path):
+    """The PDF's header holds a show rule that sets each inline equation in a
+    box: a line break inside it left half a formula on the next line (page 1
+    of the report). Measured on a narrow justified page where the formula
+    straddles a line end: without the rule it is broken."""
+    typst = pytest.importorskip("typst")
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    from mlp_lab.book import pages
+
+    rule = (PROJECT_ROOT / "book" / "_math.typ").read_text(encoding="utf-8")
+    assert PROJECT_ROOT / "book" / "_math.typ" in HEADERS
+    body = ("#set page(width: 9cm, height: 6cm, margin: 1cm)\n"
+            "#set par(justify: true)\n"
+            "The quick brown fox is $L = e(y) = sum_i (y_i - hat(y)_i)^2 + a + b "
+            "+ c$ and nothing more.\n")
+
+    def lines_of_the_formula(header: str) -> int:
+        doc = tmp_path / "eq.typ"
+        doc.write_text(header + "\n" + body)
+        typst.compile(str(doc), output=str(tmp_path / "eq.pdf"))
+        words = [w for block in pages.layout(tmp_path / "eq.pdf")[0]
+                 for w in block.words]
+        first = next(w for w in words if w.text.startswith("\U0001d43f"))  # L
+        last = next(w for w in words if w.text.startswith("\U0001d450"))   # c
+        return 1 + round((last.y0 - first.y0) / 14)  # 14 pt: about a line
+
+    assert lines_of_the_formula(rule) == 1
+    assert lines_of_the_formula("") == 2  # the page makes it straddle a line end

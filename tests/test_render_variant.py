@@ -39,11 +39,22 @@ def test_no_source_none_or_nan_where_a_number_belongs(built):
 
 
 def test_no_overprint_and_whole_header_words_in_either_pdf(built):
-    assert not render.layout_problems(built.report_pdf, A4_TEXT_WIDTH)
+    assert not render.layout_problems(built.report_pdf, A4_TEXT_WIDTH,
+                                      header_lines=2, labels=True)
     assert not render.layout_problems(built.book_pdf, BOOK_TEXT_WIDTH)
 
 
-def test_no_report_page_but_the_last_is_half_empty(built):
+def test_the_report_fits_five_pages_with_no_half_empty_page(built):
     pngs = pages.page_images(built.report_pdf, render.PPI)
     blank = pages.blank_fractions(pngs, render.REPORT_MARGIN, render.PPI)
+    assert len(blank) <= 5, blank
     assert max(blank[:-1]) <= 0.20, blank
+
+
+def test_the_report_compares_with_the_courses_output(built):
+    """This edition's reference is the course's published output of its own
+    solution: the results table holds its figures and the settings only it
+    trained, and (g) weighs the departures."""
+    text = " ".join(pages.text(built.report_pdf).replace("\u2019", "'").split())
+    assert "In parentheses: the course's published output" in text
+    assert "course only" in text and "original report" not in text

@@ -269,10 +269,12 @@ def gap_sentence(res: Results) -> str:
                 f"gap between training and validation accuracy ({_moves(gaps)}).")
     accs = [r.val_acc for r in s if not r.diverged]
     noise = 2 * standard_error(sum(accs) / len(accs), res.data.n_val)
+    other = ("the other" if len(gaps) == 2 else
+             f"{count(len(widened))} pair{'s' if len(widened) > 1 else ''}")
     what = (f"it widened the gap ({_moves(widened)})" if not narrowed else
             f"it narrowed the gap in {count(len(narrowed))} pair"
-            f"{'s' if len(narrowed) > 1 else ''} ({_moves(narrowed)}) but "
-            f"widened it in {count(len(widened))} ({_moves(widened)})")
+            f"{'s' if len(narrowed) > 1 else ''} ({_moves(narrowed)}) and "
+            f"widened it in {other} ({_moves(widened)})")
     lam = max(s[j].weight_decay for _, j, _ in found)
     small = all(abs(b - a) < noise for a, b in gaps)
     reason = (f"the changes are within twice the standard error of a validation "
@@ -333,6 +335,7 @@ def g_markdown(res: Results) -> str:
 # ------------------------------------------------------------------ (f)'s table
 
 RESULTS_FIGURES = ("final loss", "train (%)", "validation (%)")
+SETTING_SYMBOLS = ("$\\eta$", "$\\mu$", "$\\lambda$")  # as @eq-sgd names them
 
 
 def _reference_cells(res: Results) -> tuple[dict, list]:
@@ -349,8 +352,9 @@ def _reference_cells(res: Results) -> tuple[dict, list]:
 
 
 def results_table(res: Results):
-    """(f)'s table: every setting's hyper-parameters, final loss and training
-    and validation accuracy as Part B prints them (five decimals, percent with
+    """(f)'s table: every setting's learning rate, momentum and weight decay
+    (headed by their symbols in the update rule), final loss and training and
+    validation accuracy as Part B prints them (five decimals, percent with
     two), the selected one's name in bold; for the 2023 edition the course's
     published figures in parentheses, and its settings not trained here."""
     import pandas as pd
@@ -366,15 +370,16 @@ def results_table(res: Results):
         given = ("" if ref is None else f"({ref[0]:.5f})",
                  "" if ref is None else f"({100 * ref[1]:.0f})",
                  "" if ref is None else f"({100 * ref[2]:.0f})")
-        rows.append([*key] + [f"{o} {g}".strip() for o, g in zip(ours, given)])
+        rows.append([f"{v:g}" for v in key]
+                    + [f"{o} {g}".strip() for o, g in zip(ours, given)])
         name = model_name(i).replace(" ", "\u00a0")
         names.append(f"**{name}**" if i == best else name)
     for key in extra:
         f = theirs[key]
-        rows.append([*key, f"({f[0]:.5f})", f"({100 * f[1]:.0f})",
-                     f"({100 * f[2]:.0f})"])
+        rows.append([f"{v:g}" for v in key] + [f"({f[0]:.5f})", f"({100 * f[1]:.0f})",
+                                               f"({100 * f[2]:.0f})"])
         names.append("course\u00a0only")
-    columns = ["learning rate", "momentum", "weight decay", *RESULTS_FIGURES]
+    columns = [*SETTING_SYMBOLS, *RESULTS_FIGURES]
     return pd.DataFrame(rows, columns=columns, index=pd.Index(names, name="model"))
 
 

@@ -53,13 +53,14 @@ def sentence(verdicts: dict[str, str]) -> str:
         return ""
     words = {"toy": "on the toy network", "mnist": "on MNIST"}
     said = {}
-    for mode, verdict in verdicts.items():
-        said.setdefault(verdict, []).append(words.get(mode, mode))
+    for mode in MODES:
+        if mode in verdicts:
+            said.setdefault(verdicts[mode], []).append(words[mode])
     parts = []
     for verdict, where in said.items():
         what = {"passed": "passed all four of its checks",
                 "failed": "FAILED some of its checks",
-                "not run": "could not run (MNIST could not be downloaded)"}[verdict]
+                "not run": "could not run, its data not downloaded,"}[verdict]
         parts.append(f"{what} {' and '.join(where)}")
     return ("The course's own test of backpropagation (its main_test) "
             + "; it ".join(parts) + ".")

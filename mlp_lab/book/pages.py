@@ -253,7 +253,8 @@ def wrapped_labels(table: Table) -> list[str]:
     return [c.text for c in table.labels if len(_lines(c.words)) > 1]
 
 
-def text(pdf: Path) -> str:
-    """The PDF's text, page after page (``pdftotext``)."""
-    return subprocess.run(["pdftotext", str(pdf), "-"], check=True,
-                          capture_output=True, text=True).stdout
+def text(pdf: Path, layout: bool = False) -> str:
+    """The PDF's text, page after page (``pdftotext``); with ``layout``, each
+    line as it stands on the page (a table's rows as rows)."""
+    return subprocess.run(["pdftotext", *(["-layout"] if layout else []), str(pdf),
+                           "-"], check=True, capture_output=True, text=True).stdout

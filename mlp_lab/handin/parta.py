@@ -23,7 +23,7 @@ COURSE_TAG = "course-test"  # the metadata tag of the course's two test cells
 SETUP = IMPORTS + """
 
 torch.set_default_dtype(torch.double)  # float64: errors near 1e-16 show
-torch.set_num_threads(1)  # one thread: sums in one order, the same digits each run"""
+torch.set_num_threads(1)  # sums in one order: the same digits on every run"""
 
 EQUATIONS = r"""## Backpropagation
 
@@ -45,7 +45,7 @@ These are the course's column equations $W^\top \delta$ and $\delta\, a^\top$
 with each sample as a row."""
 
 CHECKS = """
-cases = {cases}  # (widths, batch)
+cases = {cases}
 print("network           batch vs autograd vs finite differences")
 for n_l, batch, vs_autograd, vs_fd in gradient_checks(cases):
     print(f"{{'-'.join(map(str, n_l)):<17}} {{batch:5d}} {{vs_autograd:11.1e}} {{vs_fd:21.1e}}")"""

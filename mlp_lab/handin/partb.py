@@ -17,10 +17,9 @@ from pathlib import Path
 
 import nbformat
 
-from ..book.effects import effects
-from ..book.noise import standard_error
+from ..book import answers as A
 from ..cache import PROJECT_ROOT
-from ..config import CIFAR_SIZE, Config, model_name, setting_label
+from ..config import CIFAR_SIZE, Config, model_name
 from ..results import Results
 from ..sources import data_root
 from .cells import IMPORTS, code, glue, md, notebook, title
@@ -47,7 +46,8 @@ images, labels, mean, std = prepare(train_set, test_set, CLASSES,
                                     train_fraction={fraction}, seed={split_seed})
 for split in images:
     n = torch.bincount(labels[split]).tolist()
-    print(f"{{split:>5}}: {{n[0]}} {{CLASS_NAMES[0]}}, {{n[1]}} {{CLASS_NAMES[1]}}")
+    print(f"{{split:>5}}: {{sum(n):5d}} images, {{n[0]}} {{CLASS_NAMES[0]}} and "
+          f"{{n[1]}} {{CLASS_NAMES[1]}}")
 show_samples(images["train"], labels["train"], CLASS_NAMES)"""
 
 NORMALIZE = """
@@ -181,8 +181,9 @@ def data_cell(cfg: Config) -> str:
                 'transform=to_tensor)' for t in (True, False)]
     else:
         folder = data_folder(root)
-        comment = (f"# an ImageFolder copy of CIFAR-10 ({folder}); with internet, "
-                   'datasets.CIFAR10("data", download=True) reads the original')
+        comment = (f"# an ImageFolder copy of CIFAR-10 (offline); with internet:\n"
+                   '# datasets.CIFAR10("data", train=..., download=True, '
+                   "transform=to_tensor)")
         sets = [f'datasets.ImageFolder("{folder}/{s}", transform=to_tensor)'
                 for s in ("train", "test")]
     limit = ("" if not cfg.limit_per_class else
@@ -299,6 +300,7 @@ batches) and the accuracy on the training and validation splits of the
         analysis_cell("effects"),
         md("## Task 9: model selection\n\nThe highest validation accuracy."),
         glue(SELECT),
+        analysis_cell("selection"),
         md("""## Task 10: the selected model on the test split
 
 Seen here for the first time."""),
@@ -315,59 +317,24 @@ def build(cfg: Config, names: list[str]) -> nbformat.NotebookNode:
 
 # ---------------------------------------------------------------- once trained
 
-def effects_text(record: Results) -> str:
-    """Task 8's reading of its table: the change in validation accuracy
-    between each pair of settings that differ in one factor alone, against
-    the accuracy's standard error."""
-    said = []
-    for factor, name in (("lr", "The learning rate"), ("momentum", "Momentum"),
-                         ("weight_decay", "Weight decay")):
-        found = effects(record, factor)
-        if found:
-            said.append(f"{name}: " + ", ".join(
-                f"{100 * d:+.1f} points from {model_name(i)} to {model_name(j)}"
-                for i, j, d in found) + ".")
-    if not said:
-        return ("No two settings differ in one factor alone, so the table cannot "
-                "single out the effect of any one factor.")
-    accs = [s.val_acc for s in record.settings if not s.diverged]
-    mean = sum(accs) / len(accs)
-    se = standard_error(mean, record.data.n_val)
-    return ("**Each factor alone.** The change in validation accuracy between "
-            "settings that differ in that factor only. " + " ".join(said)
-            + f" On {record.data.n_val:,} validation images an accuracy near "
-            f"{mean:.0%} has a standard error of about {100 * se:.1f} points, so a "
-            "change smaller than about twice that may be chance.")
+def _items(sentences: list[str]) -> str:
+    return "\n".join(f"- {s}" for s in sentences if s)
 
 
-def test_text(cfg: Config, record: Results) -> str:
-    """Task 10's short written analysis of the selected model's test."""
-    best = record.best
-    if best is None:
-        return "Every setting diverged, so no model was tested."
-    (tn, fp), (fn, tp) = best.confusion
-    a, b = cfg.class_names
-    gap = best.test_acc - best.val_acc
-    near = abs(gap) <= 2 * standard_error(best.val_acc, record.data.n_val)
-    return (
-        f"**Analysis.** {model_name(best.index)} "
-        f"({setting_label(record.settings[best.index])}) reaches "
-        f"{best.test_acc:.2%} on the {tn + fp + fn + tp:,} test images, "
-        f"{100 * abs(gap):.2f} points {'above' if gap >= 0 else 'below'} its "
-        f"validation accuracy of {best.val_acc:.2%}: "
-        + ("within twice the validation accuracy's standard error, so the "
-           "accuracy that selected it was not an optimistic estimate" if near else
-           "more than twice the validation accuracy's standard error apart")
-        + f". It calls {fp} of the {tn + fp:,} {a} images {b} and {fn} of the "
-        f"{fn + tp:,} {b} images {a}. Its training accuracy is "
-        f"{best.train_acc:.2%}, {100 * (best.train_acc - best.test_acc):.2f} "
-        "points above the test accuracy: the generalization gap.")
-
-
-def analyses(nb: nbformat.NotebookNode, cfg: Config, record: Results) -> None:
-    """Write the Markdown analyses of tasks 8 and 10 from ``record`` (whose
-    numbers the notebook's are), in place."""
-    texts = {"effects": effects_text(record), "test": test_text(cfg, record)}
+def analyses(nb: nbformat.NotebookNode, record: Results) -> None:
+    """Write the Markdown analyses of tasks 8, 9 and 10 from ``record`` (whose
+    numbers are the notebook's), in place: the report's answer (g) and its
+    selection and test sentences (``book.answers``), said once for both."""
+    texts = {
+        "effects": "**Reading the table.**\n\n" + _items(
+            [A.factor_sentence(record, "momentum"),
+             A.factor_sentence(record, "weight_decay"),
+             A.stability_sentence(record), A.gap_sentence(record),
+             A.reference_sentence(record)]),
+        "selection": _items([A.diverged_sentence(record), A.why_sentence(record),
+                             A.lead_sentence(record)]),
+        "test": A.test_sentence(record) or "No model was selected or tested."}
     for cell in nb.cells:
         if ANALYSIS in cell.metadata:
-            cell.source = texts[cell.metadata.pop(ANALYSIS)]
+            key = cell.metadata.pop(ANALYSIS)
+            cell.source = texts[key] or "Nothing to add: the numbers above say it."
