@@ -123,7 +123,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .results import json_safe
     from .speed.bench import bench, format_report
 
-    report = bench(cfg, repeats=repeats, quick=args.quick, threads=args.threads)
+    report = bench(cfg, repeats=repeats, quick=args.quick, threads=args.threads,
+                   handins=tuple(Path(h) for h in args.handin or ()))
     print(format_report(report))
     if args.json:
         cache.save_json(Path(args.json), json_safe(report))
@@ -197,6 +198,9 @@ def parser() -> argparse.ArgumentParser:
                    "1 with --quick)")
     b.add_argument("--quick", action="store_true", help="500 images per class, "
                    "2 epochs, 1 repeat: a smoke run")
+    b.add_argument("--handin", metavar="CONFIG", action="append", help="also "
+                   "time a cold make handin of this config (repeatable; minutes "
+                   "each; needs Quarto)")
     b.add_argument("--threads", type=int, help="torch.set_num_threads for every "
                    "timing (default: torch's own, one per core)")
     b.set_defaults(func=cmd_bench)
