@@ -35,9 +35,9 @@ class MyNet(nn.Module):
 
 
 def backpropagation(model, y_true, y_pred):
-    """Fill model.dL_dw[l] and model.dL_db[l] for L = sum (y_true - y_pred)^2
-    by the equations above. A target of one value per sample, (B, 1), is
-    broadcast over the outputs, as nn.MSELoss broadcasts it."""
+    """Fill model.dL_dw[l] and model.dL_db[l] with the gradients of the loss
+    sum (y_true - y_pred)^2, by the equations above. A target of one value per
+    sample, (B, 1), is broadcast over the outputs, as nn.MSELoss does."""
     with torch.no_grad():
         L = len(model.fc)
         delta = -2 * (y_true - y_pred) * model.df[L](model.z[L])

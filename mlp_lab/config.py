@@ -9,6 +9,7 @@ the field and what would fix it.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import tomllib
@@ -121,6 +122,19 @@ class Config:
         keys = ("classes", "image_size", "train_fraction", "split_seed",
                 "limit_per_class")
         return {k: getattr(self, k) for k in keys}
+
+
+def to_toml(cfg: Config) -> str:
+    """``cfg`` as the TOML file that :func:`load_config` reads back into it."""
+    def value(v) -> str:
+        return json.dumps(list(v) if isinstance(v, tuple) else v)
+
+    d = cfg.to_dict()
+    settings = d.pop("settings")
+    lines = [f"{k} = {value(v)}" for k, v in d.items()]
+    for s in settings:
+        lines += ["", "[[settings]]"] + [f"{k} = {value(v)}" for k, v in s.items()]
+    return "\n".join(lines) + "\n"
 
 
 def _fail(name: str, problem: str, fix: str) -> None:

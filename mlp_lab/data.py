@@ -118,7 +118,7 @@ def open_datasets(root: Path | None, size: int, download_dir: Path) -> tuple:
 
 
 class FirstPerClass:
-    """A dataset seen through the first ``limit`` images of each class: the
+    """A dataset seen through the first limit images of each class: the
     others' targets read -1, which names no class."""
 
     def __init__(self, dataset, limit: int) -> None:

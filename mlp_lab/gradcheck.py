@@ -5,8 +5,8 @@ For the loss L(theta) and entry i of a parameter, the central difference
     (L(theta + h e_i) - L(theta - h e_i)) / (2 h)
 
 approximates dL/dtheta_i with an error of order h^2 (plus rounding of order
-eps L / h). Two gradients a and b are compared by their relative error
-max|a - b| / (max|a| + max|b|): 0 when equal, about 1 when unrelated.
+eps L / h). Two gradients a and b are compared entry by entry by their
+relative error |a - b| / (|a| + |b|): 0 when equal, about 1 when unrelated.
 """
 
 from __future__ import annotations
@@ -19,51 +19,32 @@ from .config import CHECK_BATCHES, CHECK_ENTRIES, FD_STEP
 from .models import default_dtype
 
 
-def relative_error(a, b):
-    """max|a - b| / (max|a| + max|b|) of two tensors."""
-    return ((a - b).abs().max() / (a.abs().max() + b.abs().max())).item()
-
-
-def central_differences(loss, p, entries, h=FD_STEP):
-    """(L(p + h e_i) - L(p - h e_i)) / 2h for each flat index i in entries;
-    loss() computes L."""
-    out = []
-    with torch.no_grad():
-        flat = p.view(-1)  # writing an entry moves the parameter itself
-        for i in entries:
-            old = flat[i].item()
-            flat[i] = old + h
-            plus = loss().item()
-            flat[i] = old - h
-            minus = loss().item()
-            flat[i] = old
-            out.append((plus - minus) / (2 * h))
-    return torch.tensor(out, dtype=p.dtype)
-
-
-def params_and_grads(model):
-    """Every layer's weight and bias, and backpropagation's gradient of each."""
-    params, grads = [], []
-    for l in model.dL_dw:
-        params += [model.fc[str(l)].weight, model.fc[str(l)].bias]
-        grads += [model.dL_dw[l], model.dL_db[l]]
-    return params, grads
-
-
-def check_gradients(model, x, y, entries=CHECK_ENTRIES):
-    """The largest relative errors of backpropagation's gradients against
-    autograd's, and against central differences on random entries."""
+def check_gradients(model, x, y, h=1e-5, entries=20):
+    """The relative error max|a - b| / (max|a| + max|b|) of backpropagation's
+    gradients a against autograd's, and against central differences
+    (L(w + h) - L(w - h)) / 2h on a few random entries; the worst of each."""
     def loss():
         return ((y - model(x)) ** 2).sum()
+
+    def error(a, b):
+        return ((a - b).abs().max() / (a.abs().max() + b.abs().max())).item()
     backpropagation(model, y, model(x))
-    params, grads = params_and_grads(model)
-    autograd = torch.autograd.grad(loss(), params)
-    vs_autograd = max(relative_error(g, a) for g, a in zip(grads, autograd))
+    params = [p for l in model.dL_dw for p in model.fc[str(l)].parameters()]
+    grads = [g for l in model.dL_dw for g in (model.dL_dw[l], model.dL_db[l])]
+    vs_autograd = max(map(error, grads, torch.autograd.grad(loss(), params)))
     vs_fd = 0.0
-    for p, g in zip(params, grads):
-        i = torch.randperm(p.numel())[:entries]
-        fd = central_differences(loss, p, i)
-        vs_fd = max(vs_fd, relative_error(g.view(-1)[i], fd))
+    with torch.no_grad():
+        for p, g in zip(params, grads):
+            w, picked, fd = p.view(-1), torch.randperm(p.numel())[:entries], []
+            for i in picked.tolist():  # w shares p's entries: move one, restore it
+                old = w[i].item()
+                w[i] = old + h
+                plus = loss().item()
+                w[i] = old - h
+                fd.append((plus - loss().item()) / (2 * h))
+                w[i] = old
+            fd = torch.tensor(fd, dtype=g.dtype)
+            vs_fd = max(vs_fd, error(g.view(-1)[picked], fd))
     return vs_autograd, vs_fd
 
 
@@ -129,8 +110,9 @@ def four_checks(net: MyNet, x, y, entries: int = CHECK_ENTRIES,
     the relative errors against autograd and against central differences
     (:func:`check_gradients`), whether an SGD step with the gradients changes
     every parameter, and whether each is still a leaf that requires grad."""
-    vs_autograd, vs_fd = check_gradients(net, x, y, entries)
-    params, grads = params_and_grads(net)
+    vs_autograd, vs_fd = check_gradients(net, x, y, FD_STEP, entries)
+    params = list(net.parameters())
+    grads = [g for l in net.dL_dw for g in (net.dL_dw[l], net.dL_db[l])]
     before = [p.detach().clone() for p in params]
     for p, g in zip(params, grads):
         p.grad = g.clone()

@@ -13,13 +13,13 @@ import torch
 
 
 def class_indices(dataset, name):
-    """The indices of the images of class ``name`` in ``dataset``."""
+    """The indices of the images of class name in dataset."""
     target = dataset.class_to_idx[name]
     return [i for i, t in enumerate(dataset.targets) if t == target]
 
 
 def two_classes(dataset, classes):
-    """The images (N, 3, S, S, uint8) and labels (N,) of the two ``classes``:
+    """The images (N, 3, S, S, uint8) and labels (N,) of the two classes:
     label 0 for the first, 1 for the second."""
     images, labels = [], []
     for label, name in enumerate(classes):
@@ -50,7 +50,7 @@ def normalize(images, mean, std):
 
 
 def prepare(train_set, test_set, classes, train_fraction, seed):
-    """The splits "train", "val" and "test" of the two ``classes``: their
+    """The splits "train", "val" and "test" of the two classes: their
     images and labels, and the training split's channel statistics."""
     x, y = two_classes(train_set, classes)
     train, val = split_indices(len(y), train_fraction, seed)

@@ -1,6 +1,6 @@
 """Part B's two trainers, and how a trained model is scored.
 
-``train`` steps a ``torch.optim.SGD`` optimizer; ``train_manual_update``
+train steps a torch.optim.SGD optimizer; train_manual_update
 updates each parameter theta with gradient g itself, by the rule that
 PyTorch documents for SGD (dampening 0, no Nesterov):
 
@@ -18,7 +18,7 @@ import torch
 
 
 def train(n_epochs, optimizer, model, loss_fn, train_loader):
-    """Train ``model`` with ``optimizer``; return the mean training loss of
+    """Train model with optimizer; return the mean training loss of
     each epoch."""
     losses = []
     for epoch in range(n_epochs):
@@ -36,7 +36,7 @@ def train(n_epochs, optimizer, model, loss_fn, train_loader):
 
 @torch.no_grad()
 def sgd_step(params, buffers, lr, momentum, weight_decay):
-    """One SGD step of every parameter, in place; ``buffers`` holds each
+    """One SGD step of every parameter, in place; buffers holds each
     parameter's momentum buffer (None before the first step)."""
     for i, p in enumerate(params):
         g = p.grad
@@ -52,8 +52,8 @@ def sgd_step(params, buffers, lr, momentum, weight_decay):
 
 def train_manual_update(n_epochs, model, loss_fn, train_loader, lr, momentum=0.0,
                         weight_decay=0.0):
-    """``train`` without an optimizer: after each backward pass,
-    ``sgd_step`` updates every parameter and the gradients are zeroed."""
+    """Like train, but without an optimizer: after each backward pass,
+    sgd_step updates every parameter and the gradients are zeroed."""
     params = list(model.parameters())
     buffers = [None] * len(params)
     losses = []
@@ -72,7 +72,7 @@ def train_manual_update(n_epochs, model, loss_fn, train_loader, lr, momentum=0.0
 
 @torch.no_grad()
 def predict(model, loader):
-    """The true labels and the predicted ones (the largest logit) over ``loader``."""
+    """The true labels and the predicted ones (the largest logit) over loader."""
     model.eval()
     ys, preds = [], []
     for x, y in loader:
@@ -88,7 +88,9 @@ def accuracy(model, loader):
 
 
 def confusion_matrix(model, loader):
-    """Counts of (true class, predicted class): row i, column j is the number
-    of images of class i predicted as class j."""
+    """Row i, column j: the number of images of class i predicted as class j."""
     y, pred = predict(model, loader)
-    return torch.bincount(2 * y + pred, minlength=4).view(2, 2)
+    matrix = torch.zeros(2, 2, dtype=torch.long)
+    for true, predicted in zip(y.tolist(), pred.tolist()):
+        matrix[true, predicted] += 1
+    return matrix

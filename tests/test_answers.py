@@ -70,24 +70,30 @@ def test_the_results_table_prints_what_part_b_prints(edition_2023):
 
 def test_the_winner_is_explained_by_its_neighbours():
     said = A.why_sentence(four())
-    assert said == ("Model 4 wins because each of its choices helped: every setting "
-                    "that differs from it in one factor only scores lower (Model 3 "
-                    "without weight decay 90.50%, Model 2 without momentum 88.30%).")
+    assert said == ("Every setting that differs from Model 4 in one factor only "
+                    "scores lower on the validation split (Model 3 without weight "
+                    "decay 90.50%, Model 2 without momentum 88.30%).")
     tied = A.why_sentence(four(val=(0.88, 0.883, 0.918, 0.918)))
-    assert "Model 3 wins" in tied and "scores no higher" in tied
+    assert "differs from Model 3" in tied and "scores no higher" in tied
     lone = results([setting(val_acc=0.9), setting(lr=0.05, momentum=0.9, val_acc=0.8)])
     assert "cannot say which of its choices made it win" in A.why_sentence(lone)
 
 
-def test_the_lead_is_weighed_by_its_standard_error():
+def test_the_lead_is_weighed_by_the_standard_error_of_an_accuracy():
     n = 100
-    close = four()  # 91.8 against 90.5, most images shared: within 2 se
-    assert "so it could be chance" in A.lead_sentence(close)
+    close = four()  # 91.8 against 90.5 on 100 images: se 2.74 points
+    said = A.lead_sentence(close)
+    assert said.startswith("The lead of Model 4 over Model 3, 1.30 points, is within "
+                           "twice the standard error of a validation accuracy on "
+                           "these 100 images (2.74 points)")
+    assert said.endswith("so it could be chance: this validation split cannot tell "
+                         "the two apart.")
     apart = results([setting(val_acc=0.95, val_correct=correct(n, 95)),
                      setting(momentum=0.9, val_acc=0.6, val_correct=correct(n, 60, 40))])
     said = A.lead_sentence(apart)
-    assert said.startswith("Its lead over Model 2, 35.00 points, is ")
-    assert "so it is unlikely to be chance" in said
+    assert said.startswith("The lead of Model 1 over Model 2, 35.00 points, is more "
+                           "than twice the standard error")
+    assert "(2.18 points), so it is unlikely to be chance" in said
     assert A.lead_sentence(results([setting()])) == ""
 
 
@@ -99,7 +105,8 @@ def test_a_factor_is_read_in_the_pairs_that_isolate_it():
         in both_up
     mixed = A.factor_sentence(four(val=(0.88, 0.87, 0.905, 0.918)), "weight_decay")
     assert mixed.startswith("Weight decay changed the validation accuracy")
-    assert "within twice the standard error" in mixed
+    assert "within twice the standard error of a validation accuracy (2.74 " \
+        "points), so its effect is unclear" in mixed
     same = A.factor_sentence(four(val=(0.88, 0.88, 0.9, 0.9)), "weight_decay")
     assert same.startswith("Weight decay left unchanged the validation accuracy")
     assert A.factor_sentence(results([setting(), setting(lr=0.05)]), "momentum") == ""
@@ -148,7 +155,8 @@ def test_weight_decay_against_the_theory():
         setting(momentum=0.9, weight_decay=0.01, train_acc=0.955, val_acc=0.90)]))
     assert ("here it narrowed the gap in one pair (from 6.00 to 5.50 points) and "
             "widened it in the other (from 1.00 to 1.50 points)") in mixed
-    assert "within twice the standard error" in mixed
+    assert "within twice the standard error of a validation accuracy (3.00 " \
+        "points): at \u03bb = 0.01 and 3 epochs the penalty is too weak" in mixed
     assert A.gap_sentence(results([setting(), setting(momentum=0.9)])) == ""
 
 
@@ -185,6 +193,16 @@ def test_the_courses_tests_are_said_as_they_went():
     assert course.verdict("3 / 4: SOME TESTS FAILED") == "failed"
     assert course.verdict("", "RuntimeError: Error downloading t10k") == "not run"
     assert course.verdict("Not run: the course's file is not here.") == "not run"
+    absent = course.sentence(dict.fromkeys(course.MODES, course.ABSENT))
+    assert absent.endswith("was not run: its file, tests_backpropagation.py, was "
+                           "not beside Part A when the hand-in was built.")
+
+
+def test_the_settings_are_said_by_the_values_each_factor_took():
+    assert A.settings_sentence(four()) == (
+        "We trained four settings, with learning rate 0.01, momentum 0 and 0.85 "
+        "and weight decay 0 and 0.01, each for 3 epochs on mini-batches of 256 "
+        "images.")
 
 
 def test_a_record_of_the_2023_config_is_read_as_the_2023_edition(edition_2023):

@@ -122,7 +122,8 @@ def test_report_is_a_profile_of_its_own_with_its_own_output():
     assert project == {"type": "default", "output-dir": "_report",
                        "render": [REPORT]}
     assert (PROJECT_ROOT / REPORT).is_file()
-    assert "quarto render --profile report" in (PROJECT_ROOT / "README.md").read_text()
+    assert "quarto render --profile report" in (
+        PROJECT_ROOT / "docs" / "book-and-report.md").read_text()
     assert "report:" in (PROJECT_ROOT / "Makefile").read_text()
 
 

@@ -31,7 +31,7 @@ def test_unequal_trainers():
     res = records.results([S(), S(diff=2e-7, val_acc=0.7)])
     assert CT.agreement_sentence(res) == (
         "The two trainers gave the same losses and weights, to the last bit, in "
-        "one of the two settings; elsewhere they differ by up to 2.0 \u00d7 "
+        "one of the two settings; elsewhere they differ by up to 2.0\u00d7"
         "10\u207b\u2077.")
     assert CT.equality_sentence(res) == (
         "One of the two settings passes; in the others the manual update no longer "
@@ -42,17 +42,19 @@ def test_unequal_trainers():
 
 
 def test_the_textbook_drift_is_measured_not_assumed():
-    res = records.results([S(), S(momentum=0.9)])
-    assert CT.drift_sentence(res) == (
-        "The textbook update, which rounds differently, ends 4.4 \u00d7 "
-        "10\u207b\u00b9\u2076 away from the optimizer's parameters in every setting: "
+    """The drift of one setting's training (drift.textbook_drift), named."""
+    from mlp_lab.drift import Drift
+
+    res = records.results([S(), S(momentum=0.9, weight_decay=0.01)])
+    assert CT.drift_sentence(res, Drift(1, 4.4e-16)) == (
+        "Trained once more on Model 2 (learning rate 0.01, momentum 0.9, weight "
+        "decay 0.01) with the textbook update, which rounds differently, it ends "
+        "4.4\u00d710\u207b\u00b9\u2076 away from the optimizer's parameters: "
         "close, but not the same model.")
-    res.settings[0].max_abs_diff_params_textbook = 0.0
-    assert "in one of the two settings" in CT.drift_sentence(res)
-    res.settings[1].max_abs_diff_params_textbook = 0.0
-    assert CT.drift_sentence(res).startswith("The textbook update happened to end")
-    gone = records.results([records.diverged()])
-    assert CT.drift_sentence(gone).startswith("Every setting diverged")
+    assert "happened to end at the optimizer's" in CT.drift_sentence(res, Drift(1, 0.0))
+    gone = records.results([S(), records.diverged()])
+    assert "diverged, so the textbook update was not compared" in CT.drift_sentence(
+        gone, Drift(1, 0.0))
 
 
 def test_the_device_is_named_in_words_and_a_gpu_is_never_claimed():
@@ -75,41 +77,48 @@ def test_compared_with_threshold(value, word):
 
 @pytest.fixture
 def checks():
-    """A check table as gradcheck.check_table gives it (a real render's
-    values): the worst relative error against finite differences falls on a
-    small gradient entry, and every ReLU row's absolute error is the
-    smaller."""
-    rows = [("2-3-2", "tanh", 1, 2.1e-16, 8.1e-10, 0.0187, 1.2e-10),
-            ("2-3-2", "tanh", 32, 9.5e-17, 1.0e-9, 0.285, 1.6e-9),
-            ("2-3-2", "relu", 1, 0.0, 5.3e-12, 0.0175, 5.6e-13),
-            ("2-3-2", "relu", 32, 0.0, 2.3e-10, 0.262, 1.2e-10),
-            ("768-128-32-2", "tanh", 1, 2.5e-16, 9.6e-8, 2.67e-5, 9.3e-11),
-            ("768-128-32-2", "tanh", 32, 2.1e-16, 1.1e-6, 1.88e-5, 5.4e-10),
-            ("768-128-32-2", "relu", 1, 0.0, 8.8e-9, 2.48e-4, 1.6e-11),
-            ("768-128-32-2", "relu", 32, 0.0, 1.3e-8, 1.79e-3, 1.8e-10)]
+    """A table of the four checks as gradcheck.four_checks_table gives it:
+    every ReLU row's error against finite differences is the smaller."""
+    rows = [("2-3-2", "tanh", 1, 2.1e-16, 8.1e-10),
+            ("2-3-2", "tanh", 32, 9.5e-17, 1.0e-9),
+            ("2-3-2", "relu", 1, 0.0, 5.3e-12),
+            ("2-3-2", "relu", 32, 0.0, 2.3e-10),
+            ("768-128-32-2", "tanh", 1, 2.5e-16, 9.6e-8),
+            ("768-128-32-2", "tanh", 32, 2.1e-16, 1.1e-6),
+            ("768-128-32-2", "relu", 1, 0.0, 8.8e-9),
+            ("768-128-32-2", "relu", 32, 0.0, 1.3e-8)]
     df = pd.DataFrame(rows, columns=["net", "activation", "batch", "vs autograd",
-                                     "vs finite diff.", "gradient at worst",
-                                     "absolute error"])
+                                     "vs finite diff."])
     df["SGD step changed weights"] = True
     df["leaves requiring grad"] = True
     return df
 
 
-def test_the_finite_differences_error_is_explained_where_it_falls(checks):
+def test_the_errors_against_each_reference_are_weighed(checks):
     assert CT.autograd_sentence(checks["vs autograd"].max()) == (
-        "Against autograd the worst relative error is 2.5 \u00d7 10\u207b\u00b9"
+        "Against autograd the worst relative error is 2.5\u00d710\u207b\u00b9"
         "\u2076, far below the course's threshold of 10\u207b\u00b3.")
-    assert CT.fd_worst_sentence(checks) == (
-        "The worst, 1.1 \u00d7 10\u207b\u2076 (tanh, batch of 32, network "
-        "768-128-32-2), falls on an entry whose gradient is only 1.9 \u00d7 "
-        "10\u207b\u2075, while the absolute error is at most 1.6 \u00d7 "
-        "10\u207b\u2079 in every check.")
     assert CT.activation_sentence(checks) == (
-        "With ReLU the absolute error is the smaller in every network and batch.")
-    checks.loc[7, "absolute error"] = 1e-9  # now above its tanh row's 5.4e-10
+        "With ReLU the error against finite differences is the smaller in every "
+        "network and batch.")
+    checks.loc[7, "vs finite diff."] = 2e-6  # now above its tanh row's 1.1e-6
     assert CT.activation_sentence(checks) == (
-        "With ReLU the absolute error is the smaller in three of the four network "
-        "and batch pairs.")
+        "With ReLU the error against finite differences is the smaller in three "
+        "of the four network and batch pairs.")
+    tanh = checks[checks["activation"] == "tanh"]
+    assert CT.activation_sentence(tanh) == "Every check here uses tanh."
+
+
+def test_part_as_table_is_weighed_against_the_course_threshold():
+    table = pd.DataFrame({"network": ["2-3-2"], "batch": [1],
+                          "vs autograd": [1.5e-16], "vs finite differences": [3.4e-11]})
+    assert CT.part_a_sentence(table) == (
+        "The largest error against autograd is 1.5\u00d710\u207b\u00b9\u2076, "
+        "the rounding of float64, and against finite differences 3.4\u00d7"
+        "10\u207b\u00b9\u00b9, the error of the difference quotient itself. Both "
+        "are far below the course's threshold of 10\u207b\u00b3.")
+    table["vs finite differences"] = 5e-4
+    assert "Both are below the course's threshold" in CT.part_a_sentence(table)
 
 
 def test_checks_three_and_four_over_every_row(checks):

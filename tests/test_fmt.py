@@ -21,8 +21,8 @@ def test_tiny_errors_keep_their_exponent_and_floats_their_digits():
                        "n": np.array([1000, 7]), "ok": [True, False],
                        "name": ["a", "b"]}, index=["x", "y"])
     assert _rows(df, digits=2, sci=("rel. error",)) == [
-        ["x", "1.23e-12", "0.91", "1000", "yes", "a"],
-        ["y", "5.00e-09", "1.00", "7", "no", "b"]]
+        ["x", "1.23\u00d710\u207b\u00b9\u00b2", "0.91", "1000", "yes", "a"],
+        ["y", "5.00\u00d710\u207b\u2079", "1.00", "7", "no", "b"]]
 
 
 def test_missing_values_are_blank():
@@ -58,7 +58,7 @@ def test_units_in_headers_choose_the_decimals():
     assert _rows(df, digits=4) == [["0", "6.3", "91.24", "0.01", "0.2640"],
                                    ["1", "12.0", "91.18", "0.05", "0.3000"]]
     assert _rows(pd.DataFrame({"d": [0.0, 3e-9]}), digits=1, sci=("d",)) == [
-        ["0", "0"], ["1", "3.0e-09"]]
+        ["0", "0"], ["1", "3.0\u00d710\u207b\u2079"]]
 
 
 def test_row_name_never_wraps():
@@ -86,7 +86,7 @@ def test_prose_numbers():
 
 @pytest.mark.parametrize("x, text", [
     (1e-5, "10\u207b\u2075"), (1e-3, "10\u207b\u00b3"),
-    (1.1e-6, "1.1 \u00d7 10\u207b\u2076"), (2.5e-16, "2.5 \u00d7 10\u207b\u00b9\u2076"),
-    (0.0, "0"), (-3e-4, "\u22123.0 \u00d7 10\u207b\u2074")])
+    (1.1e-6, "1.1\u00d710\u207b\u2076"), (2.5e-16, "2.5\u00d710\u207b\u00b9\u2076"),
+    (0.0, "0"), (-3e-4, "\u22123.0\u00d710\u207b\u2074")])
 def test_tiny_numbers_in_prose_are_powers_of_ten(x, text):
     assert fmt.power(x) == text

@@ -19,7 +19,8 @@ CHAPTERS = {"index": PROSE, "book/design": PROSE, "book/sgd": CODE,
 
 def _fp(**changes) -> dict:
     fp = {"source": "aaaa", "config": {"epochs": 30}, "data": "k1",
-          "benchmarks": "b1", "partials": "p1", "authors": "q1"}
+          "benchmarks": "b1", "partials": "p1", "authors": "q1",
+          "course tests": ""}
     return {**fp, **changes}
 
 
@@ -71,7 +72,8 @@ def test_same_fingerprint_removes_nothing(project):
 
 @pytest.mark.parametrize("change", [{"config": {"epochs": 2}}, {"source": "bbbb"},
                                     {"data": "k2"}, {"benchmarks": "b2"},
-                                    {"partials": "p2"}, {"authors": "q2"}])
+                                    {"partials": "p2"}, {"authors": "q2"},
+                                    {"course tests": "c2"}])
 def test_changed_fingerprint_removes_code_chapters_only(project, change):
     freeze.refreeze(project, _fp())
     for name in ("book/sgd", "book/results"):
@@ -174,3 +176,16 @@ def test_prerender_script_runs_from_project_root(project, image_tree):
     assert prerender(MLP_LAB_DATA=str(tree)).startswith(
         "mlp_lab freeze: changed (data)")
     assert "unchanged" in prerender(MLP_LAB_DATA=str(tree))
+
+
+def test_fingerprint_follows_the_course_tests_verdicts(cache_dir, monkeypatch, tmp_path):
+    """make handin records the course's verdicts; the report says them, so a
+    new verdict must re-execute it."""
+    from mlp_lab.book import course
+
+    monkeypatch.setenv("MLP_LAB_DATA", str(tmp_path / "no-such-data"))
+    assert freeze.fingerprint()["course tests"] == ""
+    course.save(dict.fromkeys(course.MODES, course.ABSENT))
+    absent = freeze.fingerprint()["course tests"]
+    course.save(dict.fromkeys(course.MODES, "passed"))
+    assert freeze.fingerprint()["course tests"] not in ("", absent)

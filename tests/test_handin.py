@@ -351,7 +351,7 @@ def test_every_code_cell_ran_and_kept_its_output(handin):
     figures = [o for c in handin["nbs"]["gradient_descent.ipynb"].cells
                if c.cell_type == "code" for o in c.outputs
                if "image/png" in o.get("data", {})]
-    assert len(figures) == 4  # samples, normalized values, losses, confusion
+    assert len(figures) == 3  # samples, normalized samples, losses
 
 
 # ---------------------------------------------------------------- Part A
@@ -425,11 +425,12 @@ def test_part_a_without_the_harness_or_offline_says_why_and_goes_on(handin,
 def _printed_table(nb) -> list[dict]:
     """Task 8's printed table: one dict per setting."""
     rows = re.findall(r"^\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\d\.\d{5})\s+"
-                      r"(\d+\.\d\d)%\s+(\d+\.\d\d)%\s+(\d+\.\d)$", _task(nb, 8),
+                      r"(\d+\.\d\d)%\s+(\d+\.\d\d)%\s+(yes|NO)$", _task(nb, 8),
                       re.MULTILINE)
     return [{"model": int(m), "lr": float(lr), "momentum": float(mo),
              "weight_decay": float(wd), "final_loss": loss, "train": tr,
-             "val": va} for m, lr, mo, wd, loss, tr, va, _ in rows]
+             "val": va, "identical": same == "yes"}
+            for m, lr, mo, wd, loss, tr, va, same in rows]
 
 
 def test_part_b_prints_the_records_numbers(handin):
@@ -445,6 +446,8 @@ def test_part_b_prints_the_records_numbers(handin):
         assert r["final_loss"] == f"{s.final_loss:.5f}"
         assert (r["train"], r["val"]) == (f"{100 * s.train_acc:.2f}",
                                           f"{100 * s.val_acc:.2f}")
+        assert r["identical"]
+        assert s.max_abs_diff_loss == s.max_abs_diff_params == 0
     best = rec.best
     assert f"Selected: Model {best.index + 1} " in _task(nb, 9)
     test = _task(nb, 10)
@@ -616,7 +619,7 @@ def test_the_2023_notebook_resizes_nothing_and_names_its_classes_once():
     assert "Resize" not in source and "PILToTensor()" in source
     assert "CLASS_NAMES" not in source and "CLASSES = ['airplane', 'bird']" in source
     default = _code(_built(None)["B"])
-    assert "Resize((16, 16))" in default and "CLASS_NAMES = ['car', 'cat']" in default
+    assert "Resize((16, 16))" in default and "CLASSES = ['automobile', 'cat']" in default
 
 
 def test_the_manual_update_is_written_as_the_rule_with_one_comment():
@@ -794,15 +797,26 @@ def test_make_handin_for_real_writes_the_four_files(for_real):
     assert len(render.pages.page_images(for_real["pdf"], 20)) <= 5
 
 
+def _power(text: str) -> float:
+    """A number as the report writes it: '0', '10⁻⁵' or '1.5×10⁻¹⁶'."""
+    plain = text.translate(str.maketrans("\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076"
+                                         "\u2077\u2078\u2079\u207b\u2212",
+                                         "0123456789--"))
+    power = re.fullmatch(r"(?:(.+)\u00d7)?10(-\d+)", plain)
+    if power is None:
+        return float(plain)
+    return float(f"{power.group(1) or 1}e{power.group(2)}")
+
+
 def test_the_reports_first_table_is_what_part_a_prints(for_real):
     """Table 1 of the report: every row of Part A's printed check table, with
-    its values (the PDF writes 1.5e-16 as 1.5e-16)."""
+    its values (Part A prints 1.5e-16, the report 1.5×10⁻¹⁶)."""
     printed = _printed_checks(for_real["nbs"]["backpropagation.ipynb"])
     table = for_real["rows"][for_real["rows"].index("Table 1:"):]
     for net, batch, a, fd in printed:
         row = re.search(rf"^\s*{re.escape(net)}\s+{batch}\s+(\S+)\s+(\S+)$", table,
                         re.MULTILINE)
-        assert row and (float(row.group(1)), float(row.group(2))) == (a, fd), net
+        assert row and (_power(row.group(1)), _power(row.group(2))) == (a, fd), net
 
 
 def test_the_reports_results_table_is_what_part_b_prints(for_real):

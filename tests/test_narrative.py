@@ -118,7 +118,8 @@ def test_accuracy_and_loss_that_disagree_are_discussed(five):
 def test_stability_and_the_effective_step(five):
     f = N.findings(five)
     assert G.stability_sentence(five, f) == (
-        "The training loss of Model 5 rose again in epochs 18\u201320 and "
+        "In the second half of training, the training loss of Model 5 rose again "
+        "in epochs 18\u201320 and "
         "26\u201328 and ended at 0.134, above its lowest value, 0.125 (epoch "
         "25): its training is unstable. Its curve is also the roughest of the "
         "five.")
@@ -163,8 +164,8 @@ def test_diverged_settings_are_named_and_skipped():
     assert f.n_diverged == 1 and 1 not in f.gap and res.best.index == 2
     assert N.divergence_sentence(res) == (
         "Model 2 (learning rate 10, momentum 0, weight decay 0) diverged (its "
-        "training loss became NaN in epoch 2 of 3, where its training stopped) and "
-        "was excluded from model selection.")
+        "training loss became NaN in epoch 2 of 3) and was excluded from model "
+        "selection.")
     # equal curves: the first is the roughest; its step 0.01 is not the
     # largest (0.01 / (1 - 0.9) = 0.1), and the diverged lr 10 is not counted
     assert G.steps_sentence(res, f) == (
@@ -181,7 +182,7 @@ def test_everything_diverged():
     assert N.selected_model(res).startswith("no model: every setting diverged")
     assert N.lowest_loss_sentence(res, f).startswith("every setting diverged")
     assert N.confusion_sentence(res).startswith("No model was selected")
-    assert N.precision_recall_sentence(res) == ""
+    assert N.precision_recall_sentence(res).startswith("No model was selected")
     assert G.stability_sentence(res, f) == "Every setting diverged."
     assert G.steps_sentence(res, f).startswith("not defined")
     assert N.describe(None, res) == "no model"
@@ -218,7 +219,8 @@ def test_the_manual_models_and_the_third_figure(five):
     five.settings[1].max_abs_diff_loss = 1e-9
     assert N.manual_phrase(five) == (
         "the manual update's models reach other accuracies in Model 2")
-    assert N.third_figure_phrase(five).endswith("where their losses differ")
+    assert N.third_figure_phrase(five).endswith("where the two trainers' losses "
+                                                "differ")
 
 
 def test_roughness_of_a_smooth_and_a_jumpy_curve():
@@ -266,3 +268,18 @@ def test_few_epochs_are_named_only_while_the_loss_still_falls():
         res = records.results([S(losses=curve), S(weight_decay=0.01, losses=curve)])
         text = G.still_falling_sentence(N.findings(res))
         assert ("still falling at the last epoch" in text) is said, text
+
+
+def test_a_tied_largest_step_is_said_as_shared():
+    """The 2023 edition's record: Models 3 and 4 share the largest effective
+    step, 0.1; the roughest curve does not have "the largest step" alone."""
+    rough = [0.7, 0.4, 0.5, 0.3, 0.45, 0.25]
+    res = records.results([S(losses=falling(0.7, 0.3, 6)),
+                           S(momentum=0.9, losses=rough),
+                           S(momentum=0.9, weight_decay=0.01,
+                             losses=falling(0.7, 0.2, 6))])
+    said = G.steps_sentence(res, N.findings(res))
+    assert said.startswith("0.1 for Model 2, against 0.1 for Model 3 and 0.01 for "
+                           "Model 1")
+    assert said.endswith(": the roughest curve shares the largest step with Model "
+                         "3, so the step alone does not make it the roughest.")

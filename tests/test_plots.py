@@ -22,9 +22,7 @@ ACC = [(0.80, 0.75), (0.70, 0.68), (0.90, 0.82), (0.50, 0.50)]
 def _setting(i, diff_params=0.0, diverged=False):
     s = records.setting(lr=[0.01, 0.01, 0.05, 0.5][i], momentum=0.85,
                         weight_decay=0.01 * (i % 2), train_acc=ACC[i][0],
-                        val_acc=ACC[i][1], losses=LOSSES[i],
-                        val_curve=[0.6, 0.7, ACC[i][1]][:len(LOSSES[i])],
-                        diverged=diverged)
+                        val_acc=ACC[i][1], losses=LOSSES[i], diverged=diverged)
     s.max_abs_diff_loss = math.nan if diverged else 0.0
     s.max_abs_diff_params = diff_params
     # measured on the manual model: equal where the trainers agree exactly
@@ -84,8 +82,8 @@ def test_normalized_grid_same_samples_rescaled(results):
 
 @pytest.mark.parametrize("name", ["sample_grid", "normalized_grid", "accuracy_bars",
                                   "final_loss_bars", "loss_curves_grid",
-                                  "all_loss_curves", "val_accuracy_curves",
-                                  "best_model_accuracies", "confusion_matrix_plot"])
+                                  "all_loss_curves", "best_model_accuracies",
+                                  "confusion_matrix_plot"])
 def test_figures_have_no_title_that_would_repeat_the_caption(name, results):
     """The book and the report caption every figure ("Figure 1's title
     restates its caption"); panel titles of a grid name its panels."""
@@ -112,7 +110,7 @@ def test_accuracy_bars(results):
     assert "diverged" not in ticks[2]
 
 
-PERCENT_FIGURES = ("accuracy_bars", "val_accuracy_curves", "best_model_accuracies")
+PERCENT_FIGURES = ("accuracy_bars", "best_model_accuracies")
 
 
 @pytest.mark.parametrize("name", PERCENT_FIGURES)
@@ -123,7 +121,6 @@ def test_percent_axes_stay_within_0_and_100(name, acc):
     r = _results()
     for s in r.settings:
         s.train_acc, s.val_acc = acc, acc - 0.005
-        s.val_acc_per_epoch = [acc - 0.1, acc - 0.005][:len(s.val_acc_per_epoch)]
     r.best = dataclasses.replace(r.best, train_acc=acc, val_acc=acc - 0.005,
                                  test_acc=acc - 0.01)
     fig = getattr(plots, name)(r)
@@ -180,12 +177,6 @@ def test_all_loss_curves(results, log):
     assert ax.get_xlabel() == "epoch" and ax.get_ylabel()
 
 
-def test_val_accuracy_curves(results):
-    (ax,) = plots.val_accuracy_curves(results).axes
-    np.testing.assert_allclose(ax.lines[0].get_ydata(), [60, 70, 75])
-    assert ax.get_ylabel()
-
-
 def test_best_model_accuracies(results):
     (ax,) = plots.best_model_accuracies(results).axes
     heights = [b.get_height() for b in ax.containers[0]]
@@ -230,8 +221,8 @@ FIGURES = {
     "normalized_grid": lambda r: plots.normalized_grid(r.data),
     **{name: getattr(plots, name)
        for name in ("accuracy_bars", "final_loss_bars", "loss_curves_grid",
-                    "all_loss_curves", "val_accuracy_curves",
-                    "best_model_accuracies", "confusion_matrix_plot")},
+                    "all_loss_curves", "best_model_accuracies",
+                    "confusion_matrix_plot")},
 }
 
 
@@ -253,6 +244,6 @@ def test_all_diverged_does_not_crash():
     r = _results(best=False)
     for s in r.settings:
         s.diverged, s.train_loss_sgd, s.train_loss_manual = True, [], []
-        s.val_acc_per_epoch, s.train_acc, s.val_acc = [], math.nan, math.nan
+        s.train_acc, s.val_acc = math.nan, math.nan
     for name in list(FIGURES)[2:]:
         FIGURES[name](r).draw_without_rendering()  # layout and draw

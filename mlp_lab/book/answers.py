@@ -18,7 +18,7 @@ from .compare import both
 from .datatext import is_jpeg
 from .effects import effective_step, effects, models
 from .fmt import count, size
-from .noise import paired, ranked, standard_error
+from .noise import ranked, standard_error
 from .original import COURSE_OUTPUT_2023, reference_for
 
 FACTOR_WORDS = {"lr": "learning rate", "momentum": "momentum",
@@ -52,6 +52,24 @@ def setting_words(s) -> str:
 
 
 # ------------------------------------------------------------------ (f)
+
+def _values(values) -> str:
+    """'0.01 and 0.05', '0', '0, 0.5 and 0.9': the distinct values, sorted."""
+    shown = [f"{v:g}" for v in sorted(set(values))]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+def settings_sentence(res: Results) -> str:
+    """How many settings were trained, the values each factor took, and for
+    how long: 'We trained five settings, with learning rate 0.01 and 0.05, ...'."""
+    s, c = res.settings, res.config
+    factors = [f"{FACTOR_WORDS[f]} {_values(getattr(r, f) for r in s)}"
+               for f in FACTOR_WORDS]
+    n = len(s)
+    return (f"We trained {count(n)} setting{'s' if n != 1 else ''}, with "
+            f"{', '.join(factors[:-1])} and {factors[-1]}, each for {c.epochs} "
+            f"epochs on mini-batches of {c.batch_size} images.")
+
 
 def diverged_sentence(res: Results) -> str:
     """Which settings diverged (a loss became NaN or infinite), from which
@@ -94,7 +112,7 @@ def test_sentence(res: Results) -> str:
     (tn, fp), (fn, tp) = b.confusion
     first, second = res.data.class_names
     return (f"On the {count(tn + fp + fn + tp)} test images, seen once, it reaches "
-            f"{acc(b.test_acc)}: of the {count(tn + fp)} {first} images it "
+            f"{acc(b.test_acc)} (against {acc(b.val_acc)} on validation): of the {count(tn + fp)} {first} images it "
             f"classifies {count(tn)} correctly and {count(fp)} as {second}, of the "
             f"{count(fn + tp)} {second} images {count(tp)} correctly and "
             f"{count(fn)} as {first}.")
@@ -124,8 +142,8 @@ def _change(res: Results, k: int, factor: str) -> str:
 
 
 def why_sentence(res: Results) -> str:
-    """Why the selected setting wins: every setting that differs from it in one
-    factor only scores no higher, so each of its choices helped."""
+    """How the selected setting compares with every setting that differs from
+    it in one factor only: their validation accuracies, highest first."""
     if res.best is None:
         return ""
     i = res.best.index
@@ -137,28 +155,39 @@ def why_sentence(res: Results) -> str:
     each = ", ".join(f"{model_name(k)} {_change(res, k, f)} {acc(s[k].val_acc)}"
                      for k, f in sorted(near, key=lambda n: -s[n[0]].val_acc))
     lower = all(s[k].val_acc < s[i].val_acc for k, _ in near)
-    return (f"{model_name(i)} wins because each of its choices helped: every "
-            f"setting that differs from it in one factor only scores "
-            f"{'lower' if lower else 'no higher'} ({each}).")
+    return (f"Every setting that differs from {model_name(i)} in one factor only "
+            f"scores {'lower' if lower else 'no higher'} on the validation split "
+            f"({each}).")
+
+
+def validation_se(res: Results) -> float:
+    """The standard error of one validation accuracy, sqrt(p (1 - p) / n), at
+    the selected setting's p (Part B prints it in task 9); at the mean of the
+    settings' when none was selected. The one measure of noise of (g)."""
+    if res.best is not None:
+        p = res.best.val_acc
+    else:
+        accs = [s.val_acc for s in res.settings if not s.diverged]
+        p = sum(accs) / len(accs) if accs else math.nan
+    return standard_error(p, res.data.n_val)
 
 
 def lead_sentence(res: Results) -> str:
-    """Whether the winner's lead over the runner-up is beyond chance, by the
-    standard error of their difference on the same validation images."""
+    """Whether the winner's lead over the runner-up exceeds twice the standard
+    error of a validation accuracy (:func:`validation_se`)."""
     top = ranked(res)
     if len(top) < 2:
         return ""
-    p = paired(res, top[0], top[1])
-    if p is None:
-        return ""
-    ratio = abs(p.difference) / p.se if p.se else math.inf
-    verdict = ("so it is unlikely to be chance" if ratio > 2 else
-               "so it could be chance: this validation split cannot tell the "
-               "two apart")
-    return (f"Its lead over {model_name(top[1])}, {pts(p.difference)} points, is "
-            f"{ratio:.1f} times the standard error of the difference between two "
-            f"settings scored on the same {count(p.n)} validation images "
-            f"({pts(p.se)} points), {verdict}.")
+    s = res.settings
+    lead, se = s[top[0]].val_acc - s[top[1]].val_acc, validation_se(res)
+    verdict = ("more than twice" if lead > 2 * se else "within twice")
+    judged = ("so it is unlikely to be chance" if lead > 2 * se else
+              "so it could be chance: this validation split cannot tell the two "
+              "apart")
+    return (f"The lead of {model_name(top[0])} over {model_name(top[1])}, "
+            f"{pts(lead)} points, is {verdict} "
+            f"the standard error of a validation accuracy on these "
+            f"{count(res.data.n_val)} images ({pts(se)} points), {judged}.")
 
 
 def _pairs_phrase(res: Results, found) -> str:
@@ -176,15 +205,14 @@ def factor_sentence(res: Results, factor: str) -> str:
     name = FACTOR_WORDS[factor]
     if not found:
         return ""
-    accs = [s.val_acc for s in res.settings if not s.diverged]
-    se = standard_error(sum(accs) / len(accs), res.data.n_val)
+    se = validation_se(res)
     small = all(abs(d) < 2 * se for *_, d in found)
     signs = {d > 0 for *_, d in found if d != 0}
     verb = ("raised" if signs == {True} else "lowered" if signs == {False}
             else "changed" if signs else "left unchanged")
     where = "the one pair" if len(found) == 1 else f"the {count(len(found))} pairs"
     noise = (f"; each change is within twice the standard error of a validation "
-             f"accuracy here ({pts(2 * se)} points), so its effect is unclear"
+             f"accuracy ({pts(se)} points), so its effect is unclear"
              if small else "")
     return (f"{name.capitalize()} {verb} the validation accuracy in {where} of "
             f"settings that differ only in {name}: {_pairs_phrase(res, found)}"
@@ -267,8 +295,7 @@ def gap_sentence(res: Results) -> str:
     if not widened:
         return ("As regularization leads one to expect, weight decay narrowed the "
                 f"gap between training and validation accuracy ({_moves(gaps)}).")
-    accs = [r.val_acc for r in s if not r.diverged]
-    noise = 2 * standard_error(sum(accs) / len(accs), res.data.n_val)
+    noise = 2 * validation_se(res)
     other = ("the other" if len(gaps) == 2 else
              f"{count(len(widened))} pair{'s' if len(widened) > 1 else ''}")
     what = (f"it widened the gap ({_moves(widened)})" if not narrowed else
@@ -278,7 +305,7 @@ def gap_sentence(res: Results) -> str:
     lam = max(s[j].weight_decay for _, j, _ in found)
     small = all(abs(b - a) < noise for a, b in gaps)
     reason = (f"the changes are within twice the standard error of a validation "
-              f"accuracy here ({pts(noise)} points): at \u03bb = {lam:g} and "
+              f"accuracy ({pts(noise / 2)} points): at \u03bb = {lam:g} and "
               f"{res.config.epochs} epochs the penalty is too weak to show"
               if small else
               f"at \u03bb = {lam:g} the penalty also slowed the fit of the "

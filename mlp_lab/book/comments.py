@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..config import model_name
 from ..results import Results
+from . import compare, effects, noise
 from .effects import effective_step, models, steps_phrase
 from .fmt import count, decimal, num, pct
 from .narrative import Findings, epoch_ranges
@@ -149,7 +150,6 @@ def depth_markdown(res: Results, f: Findings) -> str:
     each factor's pairs weighed by McNemar's exact test, the gap between
     training and validation accuracy, where loss and accuracy disagree,
     the roughest curve, and the departures from the reference."""
-    from . import compare, effects, noise
 
     items = [
         ("Is the lead real?", [noise.lead_sentence(res)]),

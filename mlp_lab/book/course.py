@@ -12,6 +12,7 @@ from .. import cache
 
 MODES = ("toy", "mnist")
 PASSED = "4 / 4: ALL TEST PASSED"  # what main_test prints when all four hold
+ABSENT = "absent"  # the verdict when the course's file was not beside Part A
 
 
 def _path():
@@ -47,10 +48,15 @@ def load() -> dict[str, str]:
 
 def sentence(verdicts: dict[str, str]) -> str:
     """What the report says of the course's tests: that its main_test passed
-    (or failed, or could not run) on the toy network and on MNIST; "" when
-    they were not run on today's backpropagation."""
+    (or failed, or could not run) on the toy network and on MNIST, or that
+    its file was absent; "" when the hand-in was not built with today's
+    backpropagation."""
     if not verdicts:
         return ""
+    if set(verdicts.values()) == {ABSENT}:
+        return ("The course's own test of backpropagation (its main_test) was not "
+                "run: its file, tests_backpropagation.py, was not beside Part A "
+                "when the hand-in was built.")
     words = {"toy": "on the toy network", "mnist": "on MNIST"}
     said = {}
     for mode in MODES:

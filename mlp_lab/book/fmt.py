@@ -8,12 +8,12 @@ needs it: a chapter that only writes sentences does not pay for it.
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import math
 import numbers
 from typing import TYPE_CHECKING
 
-from ..config import Config, model_name
+from ..config import Config, model_name, to_toml
 from .places import shown_place
 
 if TYPE_CHECKING:
@@ -89,15 +89,15 @@ SUPERSCRIPT = str.maketrans("0123456789-", "\u2070\u00b9\u00b2\u00b3\u2074"
 
 
 def power(x: float, digits: int = 1) -> str:
-    """A tiny number as prose prints it: 1.1 × 10⁻⁶; an exact power of ten as
-    10⁻⁵; zero as 0."""
+    """A tiny number as prose and tables print it: 1.1×10⁻⁶ (no spaces, so a
+    line never breaks inside it); an exact power of ten as 10⁻⁵; zero as 0."""
     if x == 0:
         return "0"
     mantissa, exponent = f"{x:.{digits}e}".split("e")
     tens = "10" + str(int(exponent)).translate(SUPERSCRIPT)
     if float(mantissa) == 1:
         return tens
-    return f"{mantissa} \u00d7 {tens}".replace("-", MINUS)
+    return f"{mantissa}\u00d7{tens}".replace("-", MINUS)
 
 
 def seconds(x: float) -> str:
@@ -160,8 +160,8 @@ def _cell(v, spec: str) -> str:
         return str(v)  # text
     if isinstance(v, numbers.Integral) and not spec.endswith("e"):
         return str(v)  # counts stay whole
-    if v == 0 and spec.endswith("e"):
-        return "0"  # an exact zero needs no exponent
+    if spec.endswith("e"):
+        return power(v, int(spec[1:-1]))  # 1.2×10⁻¹², as the prose writes it
     return format(v, spec)
 
 
@@ -172,8 +172,8 @@ def markdown_table(df: pd.DataFrame | None, digits: int = 4,
 
     Floats get ``digits`` decimals, or as many as the column's header asks
     (:func:`column_decimals`: percent, seconds, hyper-parameters as chosen);
-    the columns named in ``sci`` are written in scientific notation
-    (``digits`` significant decimals), for tiny errors; those in ``exact``
+    the columns named in ``sci`` are written as powers of ten, as
+    :func:`power` writes them (``digits`` decimals), for tiny errors; those in ``exact``
     (published figures) with the fewest decimals, up to 6, that write them
     exactly. Flags read "yes" and "no". Missing values (None, NaN) are left
     blank. Columns of numbers, and those named in ``right`` (text that
@@ -206,13 +206,5 @@ def config_toml(cfg: Config):
     """The config as a TOML code block (what a config file would contain)."""
     from IPython.display import Markdown
 
-    def value(v) -> str:
-        return json.dumps(list(v) if isinstance(v, tuple) else v)
-
-    d = cfg.to_dict()
-    d["data_dir"] = shown_place(d["data_dir"])  # never this machine's layout
-    settings = d.pop("settings")
-    lines = [f"{k} = {value(v)}" for k, v in d.items()]
-    for s in settings:
-        lines += ["", "[[settings]]"] + [f"{k} = {value(v)}" for k, v in s.items()]
-    return Markdown("```toml\n" + "\n".join(lines) + "\n```")
+    shown = dataclasses.replace(cfg, data_dir=shown_place(cfg.data_dir))
+    return Markdown("```toml\n" + to_toml(shown) + "```")  # never this machine's

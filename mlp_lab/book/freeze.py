@@ -43,6 +43,7 @@ def fingerprint(cfg=None) -> dict:
     from ..config import load_config
     from ..errors import DataError
     from ..sources import source_key
+    from . import course
 
     cfg = cfg or load_config()
     try:
@@ -52,7 +53,8 @@ def fingerprint(cfg=None) -> dict:
     return {"source": cache.source_hash(), "config": cfg.to_dict(), "data": data,
             "benchmarks": _files_hash("benchmarks/*.json"),
             "partials": _files_hash(f"{PARTIALS}/_*.qmd"),
-            "authors": _files_hash("_quarto.yml")}
+            "authors": _files_hash("_quarto.yml"),
+            "course tests": course.fingerprint()}  # make handin's verdicts
 
 
 def _files_hash(pattern: str) -> str:

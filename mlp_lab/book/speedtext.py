@@ -8,6 +8,7 @@ report measurements and what they mean, not the targets the benchmark prints.
 from __future__ import annotations
 
 import functools
+import math
 
 from .fmt import seconds
 
@@ -95,3 +96,13 @@ def machine_sentence(b: dict) -> str:
     m = b["machine"]
     return (f"It was recorded on {m['cpu']} with {m['cores_usable']} cores and "
             f"PyTorch {m['torch']}, median of {b['repeats']} runs.")
+
+
+def training_time_sentence(res) -> str:
+    """How long the trainings took together, or that they were not timed (the
+    hand-in's notebook trains without timing)."""
+    times = [s.seconds for s in res.settings]
+    if not all(isinstance(v, float) and math.isfinite(v) for v in times):
+        return ("The trainings were done in the hand-in's notebook, which does "
+                "not time them, so the table is blank.")
+    return f"All trainings together took {seconds(sum(times))}."

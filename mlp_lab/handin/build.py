@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
 import os
 import shutil
 import subprocess
@@ -93,18 +94,19 @@ def run_part_b(nb: nbformat.NotebookNode, env: dict, handoff: Path) -> None:
 
 def handed_trainings(cfg: Config, handoff: Path, data) -> dict:
     """(setting index, trainer) -> Trained, from Part B's hand-over file:
-    its losses, time and parameters, scored as the library scores its own."""
+    its losses and parameters, scored as the library scores its own (the
+    notebook does not time its trainings: NaN seconds)."""
     from ..training import from_state
 
     raw = cache.load_tensors(handoff)
     if not isinstance(raw, dict):
         raise HandinError(f"Part B handed over no trainings ({handoff}).")
     out = {}
-    for name, (losses, state, seconds) in raw.items():
+    for name, (losses, state) in raw.items():
         i, trainer = name.split("/")
         # the notebook's model names its layers as MyMLP does in the library
-        out[(int(i), trainer)] = from_state(cfg, trainer, list(losses),
-                                            float(seconds), state, data)
+        out[(int(i), trainer)] = from_state(cfg, trainer, list(losses), math.nan,
+                                            state, data)
     return out
 
 
@@ -197,7 +199,8 @@ def executed_notebooks(cfg: Config, built: dict, out: Path, env: dict,
         record = record_from_notebook(cfg, handoff, data.result())
     partb.analyses(b, record)
     # the course's verdicts, when its file stood beside Part A (none else)
-    course.save(course_verdicts(a) if (out / parta.HARNESS).is_file() else {})
+    course.save(course_verdicts(a) if (out / parta.HARNESS).is_file() else
+                dict.fromkeys(course.MODES, course.ABSENT))
     done = {"backpropagation.ipynb": a, "gradient_descent.ipynb": b}
     for name, nb in done.items():
         cache.save_text(kept[name], nbformat.writes(nb))

@@ -28,13 +28,14 @@ from .pull import Library
 SETUP = IMPORTS + """
 
 torch.set_default_dtype(torch.double)  # both trainers in float64
-torch.set_num_threads(1)  # sums in one fixed order: the same numbers every run"""
+torch.set_num_threads(1)  # one thread: the same numbers on any machine
+print("PyTorch", torch.__version__)"""
 
 CONSTANTS = """
-CLASSES = {classes}  # CIFAR-10's names; labels 0 and 1{names}
-SIZES = {sizes}  # layer widths: 3 x {size} x {size} inputs, 2 logits
+CLASSES = {classes}  # CIFAR-10's names: labels 0 and 1
+SIZES = {sizes}  # layer widths: 3 x {size} x {size} inputs, 2 outputs
 N_EPOCHS, BATCH_SIZE, SEED = {epochs}, {batch}, {seed}
-SETTINGS = [  # (learning rate, momentum, weight decay)
+SETTINGS = [  # (learning rate, momentum, weight decay) of Models 1, 2, ...
 {settings}]"""
 
 DATA = """
@@ -45,16 +46,19 @@ test_set = {test_dataset}{limit}
 images, labels, mean, std = prepare(train_set, test_set, CLASSES,
                                     train_fraction={fraction}, seed={split_seed})
 for split in images:
-    n = torch.bincount(labels[split]).tolist()
-    print(f"{{split:>5}}: {{sum(n):5d}} images, {{n[0]}} {{CLASS_NAMES[0]}} and "
-          f"{{n[1]}} {{CLASS_NAMES[1]}}")
-show_samples(images["train"], labels["train"], CLASS_NAMES)"""
+    counts = torch.bincount(labels[split]).tolist()
+    print(f"{{split:>5}}: {{sum(counts):5d}} images, {{counts[0]}} {{CLASSES[0]}} and "
+          f"{{counts[1]}} {{CLASSES[1]}}")
+show_samples(images["train"], labels["train"], CLASSES, 0, 255)"""
 
 NORMALIZE = """
-print("training split, per channel: mean", mean.numpy().round(4),
-      "std", std.numpy().round(4))
+print("mean and std of the training split, per channel:", mean.numpy().round(4),
+      std.numpy().round(4))
 normalized = {split: normalize(x, mean, std) for split, x in images.items()}
-plot_channel_histograms(normalized["train"])
+x = normalized["train"]
+print("after normalization:", x.mean(dim=(0, 2, 3)).numpy().round(4),
+      x.std(dim=(0, 2, 3)).numpy().round(4))
+show_samples(x, labels["train"], CLASSES, -2, 2)  # -2 black, +2 white
 loaders = {split: batches(x.flatten(1), labels[split], BATCH_SIZE)
            for split, x in normalized.items()}"""
 
@@ -62,13 +66,13 @@ MODEL = "print(MyMLP(SIZES))"
 
 TRAIN_BOTH = """
 def train_both(setting):
-    \"\"\"A model trained by each trainer from the same seed: its losses per
-    epoch, the final model and the seconds it took.\"\"\"
+    \"\"\"A new model trained by each trainer from the same seed on setting
+    (learning rate, momentum, weight decay): the losses and the model.\"\"\"
     lr, momentum, weight_decay = setting
     out = {}
     for trainer in ("sgd", "manual"):
         torch.manual_seed(SEED)
-        model, loss_fn, start = MyMLP(SIZES), nn.CrossEntropyLoss(), time.time()
+        model, loss_fn = MyMLP(SIZES), nn.CrossEntropyLoss()
         if trainer == "sgd":
             optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
                                         weight_decay=weight_decay)
@@ -76,72 +80,94 @@ def train_both(setting):
         else:
             losses = train_manual_update(N_EPOCHS, model, loss_fn, loaders["train"],
                                          lr, momentum, weight_decay)
-        out[trainer] = {"losses": losses, "model": model,
-                        "seconds": time.time() - start}
-    out["seconds"] = out["sgd"]["seconds"] + out["manual"]["seconds"]
+        out[trainer] = {"losses": losses, "model": model}
     return out
 
 
-def compare(run):
-    \"\"\"Both trainers' losses every 5 epochs; whether all losses and final
-    weights are identical.\"\"\"
+def largest_difference(run):
+    \"\"\"The largest difference between the two trainers' losses, over every
+    epoch, and between their final weights (0: identical).\"\"\"
     sgd, manual = run["sgd"], run["manual"]
+    losses = max(abs(a - b) for a, b in zip(sgd["losses"], manual["losses"]))
+    weights = max((p - q).abs().max().item() for p, q in
+                  zip(sgd["model"].parameters(), manual["model"].parameters()))
+    return max(losses, weights)
+
+
+def compare(run):
+    \"\"\"Both trainers' losses every 5 epochs, and whether all are identical.\"\"\"
     print("epoch  torch.optim.SGD  train_manual_update")
-    for epoch, (a, b) in enumerate(zip(sgd["losses"], manual["losses"]), 1):
+    for epoch, (a, b) in enumerate(zip(run["sgd"]["losses"],
+                                       run["manual"]["losses"]), 1):
         if epoch == 1 or epoch % 5 == 0:
             print(f"{epoch:5d}  {a:15.5f}  {b:19.5f}")
-    loss_diff = max(abs(a - b) for a, b in zip(sgd["losses"], manual["losses"]))
-    weight_diff = max((p - q).abs().max().item() for p, q in
-                      zip(sgd["model"].parameters(), manual["model"].parameters()))
-    same = loss_diff == weight_diff == 0
+    difference = largest_difference(run)
     print(f"All {N_EPOCHS} losses and the final weights "
-          f"{'are identical' if same else 'DIFFER'}: largest difference "
-          f"{max(loss_diff, weight_diff):.3g}.")
+          f"{'are identical' if difference == 0 else 'DIFFER'}: largest "
+          f"difference {difference:.3g}.")
 
 
-results = {}  # setting index -> its two trainings"""
+results = {}  # model number -> its two trainings"""
 
 COMPARE = """
-results[{i}] = train_both(SETTINGS[{i}])  # {what}
-compare(results[{i}])"""
+results[{model}] = train_both(SETTINGS[{i}])  # {what}
+compare(results[{model}])"""
 
 NONE_QUALIFIES = """
 print("None of the settings has {what}: there is nothing to compare.")"""
 
 TABLE = """
-for i, setting in enumerate(SETTINGS):
-    if i not in results:  # {trained}
-        results[i] = train_both(setting)
-print("model      lr  momentum  weight decay  final loss  train acc  val acc  seconds")
-for i, (lr, momentum, weight_decay) in enumerate(SETTINGS):
-    run = results[i]
+for model, setting in enumerate(SETTINGS, 1):
+    if model not in results:  # {trained}
+        results[model] = train_both(setting)
+print("model    lr  momentum  weight decay  final loss  train acc  val acc  identical")
+for model, (lr, momentum, weight_decay) in enumerate(SETTINGS, 1):
+    run = results[model]
     run["train_acc"] = accuracy(run["sgd"]["model"], loaders["train"])
     run["val_acc"] = accuracy(run["sgd"]["model"], loaders["val"])
-    print(f"{i + 1:5d}  {lr:6g}  {momentum:8g}  {weight_decay:12g}  "
+    same = "yes" if largest_difference(run) == 0 else "NO"
+    print(f"{model:5d}  {lr:4g}  {momentum:8g}  {weight_decay:12g}  "
           f"{run['sgd']['losses'][-1]:10.5f}  {run['train_acc']:9.2%}  "
-          f"{run['val_acc']:7.2%}  {run['seconds']:7.1f}")
-plot_losses({f"Model {i + 1}": results[i]["sgd"]["losses"] for i in results})"""
+          f"{run['val_acc']:7.2%}  {same:>9}")
+plot_losses({f"Model {m}": run["sgd"]["losses"] for m, run in results.items()})"""
+
+READING = """
+for model, (lr, momentum, weight_decay) in enumerate(SETTINGS, 1):
+    run, losses = results[model], results[model]["sgd"]["losses"]
+    gap = 100 * (run["train_acc"] - run["val_acc"])
+    step = lr / (1 - momentum)  # the step along a steady gradient
+    rose = [e for e in range(2, N_EPOCHS + 1) if losses[e - 1] > losses[e - 2]]
+    print(f"Model {model}: train - val accuracy {gap:.2f} points, "
+          f"effective step {step:.3g}, loss rose in epochs {rose}")
+FACTORS = ("learning rate", "momentum", "weight decay")
+for a in range(1, len(SETTINGS) + 1):
+    for b in range(a + 1, len(SETTINGS) + 1):
+        changed = [k for k in range(3) if SETTINGS[a - 1][k] != SETTINGS[b - 1][k]]
+        if len(changed) == 1:  # Models a and b differ in one factor only
+            k = changed[0]
+            change = 100 * (results[b]["val_acc"] - results[a]["val_acc"])
+            print(f"Model {a} -> {b}, {FACTORS[k]} {SETTINGS[a - 1][k]:g} -> "
+                  f"{SETTINGS[b - 1][k]:g}: validation accuracy {change:+.2f} points")"""
 
 SELECT = """
-best = max(results, key=lambda i: results[i]["val_acc"])
-print(f"Selected: Model {best + 1} {SETTINGS[best]}, validation accuracy "
-      f"{results[best]['val_acc']:.2%}")"""
+best = max(results, key=lambda m: results[m]["val_acc"])
+accuracy_best, n = results[best]["val_acc"], len(labels["val"])
+print(f"Selected: Model {best} {SETTINGS[best - 1]}, validation accuracy "
+      f"{accuracy_best:.2%}; its standard error on {n} images: "
+      f"{100 * (accuracy_best * (1 - accuracy_best) / n) ** 0.5:.2f} points")"""
 
 TEST = """
 model = results[best]["sgd"]["model"]
-print(f"Model {best + 1} on the test split: accuracy "
-      f"{accuracy(model, loaders['test']):.2%}")
-confusion = confusion_matrix(model, loaders["test"])
+test_accuracy = accuracy(model, loaders["test"])
+print(f"Model {best} on the test split: accuracy {test_accuracy:.2%}")
 print("confusion matrix (rows: true class, columns: predicted):")
-print(confusion.numpy())
-plot_confusion(confusion, CLASS_NAMES)"""
+print(confusion_matrix(model, loaders["test"]).numpy())"""
 
 # Run in the executed kernel after the notebook's cells (not a cell of it):
-# each training's losses, final parameters and seconds, for the record.
+# each training's losses and final parameters, for the record.
 HANDOFF = """
-torch.save({{f"{{i}}/{{t}}": (run[t]["losses"], run[t]["model"].state_dict(),
-                            run[t]["seconds"])
-            for i, run in results.items() for t in ("sgd", "manual")}}, {path!r})"""
+torch.save({{f"{{m - 1}}/{{t}}": (run[t]["losses"], run[t]["model"].state_dict())
+            for m, run in results.items() for t in ("sgd", "manual")}}, {path!r})"""
 
 # Tasks 5 to 7: the setting each compares the trainers on.
 KINDS = (("plain SGD", lambda s: s.momentum == 0 and s.weight_decay == 0),
@@ -181,25 +207,33 @@ def data_cell(cfg: Config) -> str:
                 'transform=to_tensor)' for t in (True, False)]
     else:
         folder = data_folder(root)
-        comment = (f"# an ImageFolder copy of CIFAR-10 (offline); with internet:\n"
+        comment = ("# an ImageFolder copy of CIFAR-10 (offline); with internet:\n"
                    '# datasets.CIFAR10("data", train=..., download=True, '
                    "transform=to_tensor)")
         sets = [f'datasets.ImageFolder("{folder}/{s}", transform=to_tensor)'
                 for s in ("train", "test")]
-    limit = ("" if not cfg.limit_per_class else
-             f"\ntrain_set, test_set = (FirstPerClass(s, {cfg.limit_per_class})"
-             " for s in (train_set, test_set))  # a small draft")
+    n = cfg.limit_per_class
+    limit = ("" if not n else
+             f"\ntrain_set = FirstPerClass(train_set, {n})  # a draft: {n} per class"
+             f"\ntest_set = FirstPerClass(test_set, {n})")
     return DATA.format(comment=comment, transform=transform, dataset=sets[0],
                        test_dataset=sets[1], limit=limit, fraction=cfg.train_fraction,
                        split_seed=cfg.split_seed)
 
 
+def labelled(cfg: Config) -> str:
+    """'car (CIFAR-10's automobile, label 0) and cat (label 1)'."""
+    said = []
+    for label, (name, cifar) in enumerate(zip(cfg.class_names, cfg.classes)):
+        alias = "" if name == cifar else f"CIFAR-10's {cifar}, "
+        said.append(f"{name} ({alias}label {label})")
+    return " and ".join(said)
+
+
 def constants_cell(cfg: Config) -> str:
     rows = "".join(f"    ({s.lr!r}, {s.momentum!r}, {s.weight_decay!r}),\n"
                    for s in cfg.settings)
-    names = ("" if cfg.class_names == cfg.classes else
-             f"\nCLASS_NAMES = {list(cfg.class_names)}  # as the tables name them")
-    return CONSTANTS.format(classes=list(cfg.classes), names=names,
+    return CONSTANTS.format(classes=list(cfg.classes),
                             sizes=list(cfg.sizes), size=cfg.image_size,
                             epochs=cfg.epochs, batch=cfg.batch_size, seed=cfg.seed,
                             settings=rows)
@@ -215,7 +249,7 @@ def compared(cfg: Config) -> list[tuple[str, int | None]]:
 def comparison_cell(what: str, i: int | None) -> nbformat.NotebookNode:
     if i is None:
         return glue(NONE_QUALIFIES.format(what=what))
-    return glue(COMPARE.format(i=i, what=f"{model_name(i)}: {what}"))
+    return glue(COMPARE.format(i=i, model=i + 1, what=f"{model_name(i)}: {what}"))
 
 
 def analysis_cell(key: str) -> nbformat.NotebookNode:
@@ -224,20 +258,13 @@ def analysis_cell(key: str) -> nbformat.NotebookNode:
     return cell
 
 
-def class_names(cfg: Config, source: str) -> str:
-    """``source`` naming the classes CLASSES where the config gives them no
-    other names (a second, equal list would only blur them)."""
-    return source if cfg.class_names != cfg.classes else source.replace(
-        "CLASS_NAMES", "CLASSES")
-
-
 def cells(cfg: Config, names: list[str], lib: Library) -> list[nbformat.NotebookNode]:
     """The cells of Part B for ``cfg``, by ``names``."""
     a, b = cfg.class_names
     size, n = cfg.image_size, len(cfg.settings)
     tasks = compared(cfg)
     trained = [model_name(i) for _, i in tasks if i is not None]
-    lib.need("import time", "import torch", "from torch import nn",
+    lib.need("import torch", "from torch import nn",
              "from torchvision import datasets, transforms")
     draft = [code(lib, "data.FirstPerClass")] if cfg.limit_per_class else []
     resized = ("" if size == CIFAR_SIZE else
@@ -251,17 +278,18 @@ def cells(cfg: Config, names: list[str], lib: Library) -> list[nbformat.Notebook
         glue(constants_cell(cfg)),
         md(f"""## Task 1: the data
 
-Two classes of CIFAR-10, {a} (label 0) and {b} (label 1).{resized} The
+Two classes of CIFAR-10, {labelled(cfg)}.{resized} The
 official training images are split {cfg.train_fraction:g}/{1 - cfg.train_fraction:.2g}
 into training and validation by a seeded permutation; the official test images
 are the test split."""),
         code(lib, "images.prepare", "figures.show_samples"),
         *draft,
-        glue(class_names(cfg, data_cell(cfg))),
+        glue(data_cell(cfg)),
         md("Each channel is normalized with the mean and standard deviation of the "
-           "training split only, and each split cut into batches in a fixed order."),
-        code(lib, "images.normalize", "images.batches",
-             "figures.plot_channel_histograms"),
+           "training split only (the same samples again below, values from -2 to "
+           "2 shown from black to white), and each split is cut into batches in a "
+           "fixed order."),
+        code(lib, "images.normalize", "images.batches"),
         glue(NORMALIZE),
         md(f"""## Task 2: the model
 
@@ -297,6 +325,11 @@ batches) and the accuracy on the training and validation splits of the
         code(lib, "trainers.accuracy", "figures.plot_losses"),
         glue(TABLE.replace("{trained}", f"{', '.join(trained)}: trained in tasks 5 "
                            "to 7" if trained else "none was trained before")),
+        md("What the table says: each setting's gap between training and validation "
+           "accuracy, its effective step along a steady gradient and the epochs "
+           "whose loss rose; and the change of validation accuracy between "
+           "settings that differ in one factor."),
+        glue(READING),
         analysis_cell("effects"),
         md("## Task 9: model selection\n\nThe highest validation accuracy."),
         glue(SELECT),
@@ -304,8 +337,8 @@ batches) and the accuracy on the training and validation splits of the
         md("""## Task 10: the selected model on the test split
 
 Seen here for the first time."""),
-        code(lib, "trainers.confusion_matrix", "figures.plot_confusion"),
-        glue(class_names(cfg, TEST)),
+        code(lib, "trainers.confusion_matrix"),
+        glue(TEST),
         analysis_cell("test"),
     ]
 
