@@ -31,6 +31,13 @@ REPORT_MARGIN = "2.2cm"  # report.qmd's margin: y
 PPI = 40
 
 
+def report_blank_fractions(pdf: Path) -> list[float]:
+    """The blank fraction of each page of the report, inside its margins; a
+    report of at most 5 pages with no page but the last more than 20 % blank
+    is what the tests ask."""
+    return pages.blank_fractions(pages.page_images(pdf, PPI), REPORT_MARGIN, PPI)
+
+
 def needs(*tools: str) -> None:
     """Skip (fail in CI) unless every command in ``tools`` is on PATH."""
     missing = [t for t in tools if shutil.which(t) is None]

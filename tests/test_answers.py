@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from mlp_lab.book import answers as A, course
+from mlp_lab.book.narrative import epoch_ranges
 from mlp_lab.config import Config, Setting
 from mlp_lab.results import Results
 from records import correct, diverged, results, setting
@@ -116,9 +117,9 @@ def test_every_rise_of_a_loss_is_named():
     """The 2023 record's Model 3 rose in epochs 13 and 14 too (the first
     report named only the second half's)."""
     assert A.rises([1.0, 0.9, 0.95, 0.8, 0.85, 0.86]) == [3, 5, 6]
-    assert A.epochs_words([13, 14, 16, 17, 19, 21, 29]) == (
+    assert epoch_ranges([13, 14, 16, 17, 19, 21, 29]) == (
         "epochs 13\u201314, 16\u201317, 19, 21 and 29")
-    assert A.epochs_words([7]) == "epoch 7"
+    assert epoch_ranges([7]) == "epoch 7"
 
 
 def test_the_unstable_training_and_its_step(edition_2023):

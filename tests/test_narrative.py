@@ -65,7 +65,7 @@ def test_sentences_of_a_normal_render(five):
     f = N.findings(five)
     assert N.best_sentence(five) == (
         "The best setting by validation accuracy was Model 4 (learning rate 0.01, "
-        "momentum 0.85, weight decay 0.01): 91.8% validation and 91.65% test "
+        "momentum 0.85, weight decay 0.01): 91.80% validation and 91.65% test "
         "accuracy.")  # 0.9165: not "91.6%", the float 91.65 rounded down
     assert N.selected_model(five) == "the selected model, Model 4"
     assert N.selection_sentence(five) == (
@@ -76,7 +76,8 @@ def test_sentences_of_a_normal_render(five):
     assert N.divergence_sentence(five) == (
         "No setting diverged: no training loss became NaN or infinite.")
     assert G.momentum_step_sentence(five) == (
-        "With the momentum used here, 0.85, that is 6.7 times the plain step.")
+        "With \u03b7 = 0.01 and the momentum used here, \u03bc = 0.85, the effective "
+        "step \u03b7/(1 \u2212 \u03bc) is 0.0667, against 0.01 without momentum.")
 
 
 def test_gaps_under_momentum_and_weight_decay(five):
@@ -205,8 +206,9 @@ def test_no_momentum_pair_and_no_decay_pair():
 def test_the_largest_momentum_is_named_so_only_among_several():
     res = records.results([S(momentum=0.5), S(momentum=0.9)])
     assert G.momentum_step_sentence(res) == (
-        "For the largest momentum used here, 0.9, that is 10.0 times the plain "
-        "step.")
+        "With \u03b7 = 0.01 and the largest momentum used here, \u03bc = 0.9, the "
+        "effective step \u03b7/(1 \u2212 \u03bc) is 0.1, against 0.01 without "
+        "momentum.")
 
 
 def test_the_manual_models_and_the_third_figure(five):

@@ -45,8 +45,7 @@ def test_no_overprint_and_whole_header_words_in_either_pdf(built):
 
 
 def test_the_report_fits_five_pages_with_no_half_empty_page(built):
-    pngs = pages.page_images(built.report_pdf, render.PPI)
-    blank = pages.blank_fractions(pngs, render.REPORT_MARGIN, render.PPI)
+    blank = render.report_blank_fractions(built.report_pdf)
     assert len(blank) <= 5, blank
     assert max(blank[:-1]) <= 0.20, blank
 

@@ -18,6 +18,7 @@ from .compare import both
 from .datatext import is_jpeg
 from .effects import effective_step, effects, models
 from .fmt import count, size
+from .narrative import epoch_ranges
 from .noise import ranked, standard_error
 from .original import COURSE_OUTPUT_2023, reference_for
 
@@ -226,19 +227,6 @@ def rises(losses: list[float]) -> list[int]:
             if math.isfinite(losses[e - 1]) and losses[e - 1] > losses[e - 2]]
 
 
-def epochs_words(epochs: list[int]) -> str:
-    """[13, 14, 16, 17, 19] -> 'epochs 13–14, 16–17 and 19'."""
-    runs: list[list[int]] = []
-    for e in epochs:
-        if runs and e == runs[-1][-1] + 1:
-            runs[-1].append(e)
-        else:
-            runs.append([e])
-    parts = [f"{r[0]}\u2013{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs]
-    words = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return ("epoch " if len(epochs) == 1 else "epochs ") + words
-
-
 def stability_sentence(res: Results) -> str:
     """Which training losses rose again (an unstable training) and the
     effective step lr / (1 - momentum) of those settings against the others'."""
@@ -251,7 +239,7 @@ def stability_sentence(res: Results) -> str:
         return (f"Every training loss fell at every one of the {res.config.epochs} "
                 "epochs: no training was unstable.")
     steps = {i: effective_step(s[i].lr, s[i].momentum) for i in ok}
-    which = " and ".join(f"{epochs_words(e)} for {model_name(i)}"
+    which = " and ".join(f"{epoch_ranges(e)} for {model_name(i)}"
                          for i, e in risen.items())
     own = sorted({steps[i] for i in risen}, reverse=True)
     rest = sorted({v for i, v in steps.items() if i not in risen}, reverse=True)

@@ -14,20 +14,25 @@ from ..config import model_name
 from ..results import Results
 from . import compare, effects, noise
 from .effects import effective_step, models, steps_phrase
-from .fmt import count, decimal, num, pct
+from .fmt import count, decimal, pct
 from .narrative import Findings, epoch_ranges
 from .original import loss_text
 
 
 def momentum_step_sentence(res: Results) -> str:
-    """How much momentum lengthens a step along a constant gradient: 1/(1-mu)."""
-    mus = sorted({s.momentum for s in res.settings if s.momentum > 0})
-    if not mus:
+    """The step along a constant gradient, lr / (1 - mu), of the largest
+    momentum used here, against the plain step lr at the same learning rate
+    (to three significant digits, as Part B prints it)."""
+    with_momentum = [s for s in res.settings if s.momentum > 0]
+    if not with_momentum:
         return "No setting here used momentum."
-    which = ("With the momentum used here" if len(mus) == 1 else
-             "For the largest momentum used here")
-    return (f"{which}, {mus[-1]:g}, that is {num(1 / (1 - mus[-1]), 1)} times the "
-            "plain step.")
+    s = max(with_momentum, key=lambda r: (r.momentum, -r.lr))
+    which = ("the momentum used here" if len({r.momentum for r in with_momentum})
+             == 1 else "the largest momentum used here")
+    return (f"With \u03b7 = {s.lr:g} and {which}, \u03bc = {s.momentum:g}, the "
+            f"effective step \u03b7/(1 \u2212 \u03bc) is "
+            f"{effective_step(s.lr, s.momentum):.3g}, against {s.lr:g} without "
+            "momentum.")
 
 
 def _gap_changes(res: Results, f: Findings, pairs) -> tuple[str, str]:

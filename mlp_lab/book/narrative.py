@@ -127,12 +127,14 @@ def describe(i: int | None, res: Results) -> str:
 
 def best_sentence(res: Results) -> str:
     """One sentence on the selected model, or on the absence of one: stated
-    once, in the key results; later text refers to it by name."""
+    once, in the key results, with two decimals as Part B prints them; later
+    text refers to it by name."""
     if res.best is None:
         return "Every setting diverged, so no model was selected."
     b = res.best
     return (f"The best setting by validation accuracy was {describe(b.index, res)}:"
-            f" {pct(b.val_acc)} validation and {pct(b.test_acc)} test accuracy.")
+            f" {pct(b.val_acc, 2)} validation and {pct(b.test_acc, 2)} test "
+            "accuracy.")
 
 
 def selected_model(res: Results) -> str:

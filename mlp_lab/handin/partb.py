@@ -52,12 +52,12 @@ for split in images:
 show_samples(images["train"], labels["train"], CLASSES, 0, 255)"""
 
 NORMALIZE = """
-print("mean and std of the training split, per channel:", mean.numpy().round(4),
-      std.numpy().round(4))
+print("mean and std of the training split, per channel:", mean.numpy().round(3),
+      std.numpy().round(3))
 normalized = {split: normalize(x, mean, std) for split, x in images.items()}
 x = normalized["train"]
-print("after normalization:", x.mean(dim=(0, 2, 3)).numpy().round(4),
-      x.std(dim=(0, 2, 3)).numpy().round(4))
+print("after normalization:", x.mean(dim=(0, 2, 3)).numpy().round(3),
+      x.std(dim=(0, 2, 3)).numpy().round(3))
 show_samples(x, labels["train"], CLASSES, -2, 2)  # -2 black, +2 white
 loaders = {split: batches(x.flatten(1), labels[split], BATCH_SIZE)
            for split, x in normalized.items()}"""
