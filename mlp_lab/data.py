@@ -37,7 +37,7 @@ from . import cache
 from .config import Config
 from .download import fetch_cifar
 from .errors import DataError
-from .images import (batches, channel_stats, class_indices, normalize, prepare,
+from .images import (channel_stats, class_indices, normalize, prepare,
                      split_indices)
 from .sources import cifar_dir, data_root, file_types, folder_listing, source_key
 from .threads import pinned
@@ -69,9 +69,12 @@ class PreparedData:
 
     def batches(self, split: str, batch_size: int, dtype=torch.float64,
                 device: str | torch.device = "cpu") -> list:
-        """Flattened, normalized mini-batches of ``split`` on ``device``."""
+        """Flattened, normalized mini-batches of ``split`` on ``device``: the
+        batches of :func:`~.images.batches` (tested), cut as slices rather
+        than gathered image by image by a DataLoader."""
         x = self.normalized(split, dtype).flatten(1).to(device)
-        return batches(x, self.labels[split].to(device), batch_size)
+        return list(zip(x.split(batch_size), self.labels[split].to(device).split(
+            batch_size)))
 
     def samples(self, n: int, split: str = "train") -> torch.Tensor:
         """The first ``n`` images of each class of ``split``: (2, n, 3, S, S)

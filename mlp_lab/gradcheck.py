@@ -19,6 +19,11 @@ from .config import CHECK_BATCHES, CHECK_ENTRIES, FD_STEP
 from .models import default_dtype
 
 
+def gradients(model):
+    """backpropagation's gradients, in the order of model.parameters()."""
+    return [g for l in model.dL_dw for g in (model.dL_dw[l], model.dL_db[l])]
+
+
 def check_gradients(model, x, y, h=1e-5, entries=20):
     """The relative error max|a - b| / (max|a| + max|b|) of backpropagation's
     gradients a against autograd's, and against central differences
@@ -28,15 +33,19 @@ def check_gradients(model, x, y, h=1e-5, entries=20):
 
     def error(a, b):
         return ((a - b).abs().max() / (a.abs().max() + b.abs().max())).item()
+
     backpropagation(model, y, model(x))
-    params = [p for l in model.dL_dw for p in model.fc[str(l)].parameters()]
-    grads = [g for l in model.dL_dw for g in (model.dL_dw[l], model.dL_db[l])]
-    vs_autograd = max(map(error, grads, torch.autograd.grad(loss(), params)))
+    params, grads = list(model.parameters()), gradients(model)
+    autograd = torch.autograd.grad(loss(), params)
+    vs_autograd = max(error(g, a) for g, a in zip(grads, autograd))
+
     vs_fd = 0.0
     with torch.no_grad():
         for p, g in zip(params, grads):
-            w, picked, fd = p.view(-1), torch.randperm(p.numel())[:entries], []
-            for i in picked.tolist():  # w shares p's entries: move one, restore it
+            w = p.view(-1)  # the same entries as p: moving w[i] moves p
+            picked = torch.randperm(w.numel())[:entries].tolist()
+            fd = []
+            for i in picked:
                 old = w[i].item()
                 w[i] = old + h
                 plus = loss().item()
@@ -48,14 +57,28 @@ def check_gradients(model, x, y, h=1e-5, entries=20):
     return vs_autograd, vs_fd
 
 
+def check_step(model, lr=0.1):
+    """After backpropagation: does one SGD step with its gradients change every
+    parameter, and is every parameter still a leaf that requires grad?"""
+    params, grads = list(model.parameters()), gradients(model)
+    before = [p.detach().clone() for p in params]
+    for p, g in zip(params, grads):
+        p.grad = g.clone()
+    torch.optim.SGD(params, lr=lr).step()
+    updated = all(not torch.equal(p, b) for p, b in zip(params, before))
+    intact = all(p.is_leaf and p.requires_grad for p in params)
+    return updated, intact
+
+
 def gradient_checks(cases, seed=0):
-    """check_gradients on a new MyNet(n_l) and a random batch (x normal, y
-    uniform) for each (n_l, batch) in cases, from torch.manual_seed(seed)."""
+    """check_gradients and check_step on a new MyNet(n_l) and a random batch
+    for each (n_l, batch) in cases, after torch.manual_seed(seed)."""
     torch.manual_seed(seed)
     rows = []
     for n_l, batch in cases:
+        model = MyNet(n_l)
         x, y = torch.randn(batch, n_l[0]), torch.rand(batch, n_l[-1])
-        rows.append((n_l, batch, *check_gradients(MyNet(n_l), x, y)))
+        rows.append((n_l, batch, *check_gradients(model, x, y), *check_step(model)))
     return rows
 
 
@@ -69,15 +92,16 @@ def part_a_cases(sizes: tuple[int, ...]) -> list[tuple[list[int], int]]:
 
 def check_table(sizes: tuple[int, ...]) -> pd.DataFrame:
     """:func:`gradient_checks` of :func:`part_a_cases`, in float64 on one
-    thread as Part A runs them (the same numbers): network, batch and the two
-    relative errors."""
+    thread as Part A runs them (the same numbers): network, batch, the two
+    relative errors and the two checks of a step."""
     from .threads import pinned
 
     with default_dtype(torch.float64), pinned():
         rows = gradient_checks(part_a_cases(sizes))
     return pd.DataFrame([{"network": "-".join(map(str, n_l)), "batch": batch,
-                          "vs autograd": a, "vs finite differences": fd}
-                         for n_l, batch, a, fd in rows])
+                          "vs autograd": a, "vs finite differences": fd,
+                          "weights updated": updated, "graph intact": intact}
+                         for n_l, batch, a, fd, updated, intact in rows])
 
 
 def relu(net: MyNet) -> MyNet:
@@ -109,19 +133,12 @@ def four_checks(net: MyNet, x, y, entries: int = CHECK_ENTRIES,
     """The course's four checks of backpropagation, as the book runs them:
     the relative errors against autograd and against central differences
     (:func:`check_gradients`), whether an SGD step with the gradients changes
-    every parameter, and whether each is still a leaf that requires grad."""
+    every parameter, and whether each is still a leaf that requires grad
+    (:func:`check_step`)."""
     vs_autograd, vs_fd = check_gradients(net, x, y, FD_STEP, entries)
-    params = list(net.parameters())
-    grads = [g for l in net.dL_dw for g in (net.dL_dw[l], net.dL_db[l])]
-    before = [p.detach().clone() for p in params]
-    for p, g in zip(params, grads):
-        p.grad = g.clone()
-    torch.optim.SGD(params, lr=lr).step()
+    updated, intact = check_step(net, lr)
     return {"vs autograd": vs_autograd, "vs finite diff.": vs_fd,
-            "SGD step changed weights": all(not torch.equal(p, b)
-                                            for p, b in zip(params, before)),
-            "leaves requiring grad": all(p.is_leaf and p.requires_grad
-                                         for p in params)}
+            "SGD step changed weights": updated, "leaves requiring grad": intact}
 
 
 # The columns of the book's table of the four checks.

@@ -10,6 +10,7 @@ normalized with the mean and standard deviation of the training split only:
 from __future__ import annotations
 
 import torch
+from torch.utils.data import DataLoader, TensorDataset
 
 
 def class_indices(dataset, name):
@@ -30,8 +31,8 @@ def two_classes(dataset, classes):
 
 
 def split_indices(n, train_fraction, seed):
-    """A seeded random split of range(n): the first round(n * train_fraction)
-    indices of the permutation train, the rest validate."""
+    """A seeded random permutation of range(n), cut in two: the training
+    indices (the first round(n * train_fraction)) and the validation ones."""
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     n_train = round(n * train_fraction)
     return perm[:n_train], perm[n_train:]
@@ -62,6 +63,6 @@ def prepare(train_set, test_set, classes, train_fraction, seed):
 
 
 def batches(x, y, batch_size):
-    """Mini-batches (x[i:i+B], y[i:i+B]) in order, as a DataLoader without
-    shuffling gives them."""
-    return list(zip(x.split(batch_size), y.split(batch_size)))
+    """The mini-batches of (x, y) in order (no shuffling), made once, so that
+    every epoch and both trainers see the same batches."""
+    return list(DataLoader(TensorDataset(x, y), batch_size=batch_size))

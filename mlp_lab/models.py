@@ -22,9 +22,8 @@ def default_dtype(dtype: torch.dtype) -> Iterator[None]:
 
 
 class MyMLP(nn.Module):
-    """Fully connected layers sizes[0] -> ... -> sizes[-1] with ReLU after each
-    hidden layer and none after the last: the cross-entropy loss applies the
-    softmax to the logits."""
+    """Images flattened, then linear layers sizes[0] -> ... -> sizes[-1] with
+    ReLU between them; the logits go to the loss."""
 
     def __init__(self, sizes):
         super().__init__()

@@ -21,7 +21,7 @@ def train(n_epochs, optimizer, model, loss_fn, train_loader):
     """Train model with optimizer; return the mean training loss of
     each epoch."""
     losses = []
-    for epoch in range(n_epochs):
+    for _ in range(n_epochs):
         model.train()
         total = 0.0
         for x, y in train_loader:
@@ -39,10 +39,10 @@ def sgd_step(params, buffers, lr, momentum, weight_decay):
     """One SGD step of every parameter, in place; buffers holds each
     parameter's momentum buffer (None before the first step)."""
     for i, p in enumerate(params):
+        # add(x, alpha=a) adds a * x as torch.optim.SGD does; written as
+        # g + weight_decay * p and p - lr * g, the last bits can differ
         g = p.grad
         if weight_decay:
-            # g + weight_decay * p and p - lr * g, each rounded once as
-            # torch.optim.SGD rounds them (the plain formulas round twice)
             g = g.add(p, alpha=weight_decay)
         if momentum:
             buffers[i] = g.clone() if buffers[i] is None else momentum * buffers[i] + g
@@ -57,7 +57,7 @@ def train_manual_update(n_epochs, model, loss_fn, train_loader, lr, momentum=0.0
     params = list(model.parameters())
     buffers = [None] * len(params)
     losses = []
-    for epoch in range(n_epochs):
+    for _ in range(n_epochs):
         model.train()
         total = 0.0
         for x, y in train_loader:

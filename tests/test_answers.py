@@ -100,17 +100,38 @@ def test_the_lead_is_weighed_by_the_standard_error_of_an_accuracy():
 
 def test_a_factor_is_read_in_the_pairs_that_isolate_it():
     both_up = A.factor_sentence(four(), "momentum")
-    assert both_up.startswith("Momentum raised the validation accuracy in the two "
-                              "pairs")
-    assert "+2.50 points from Model 1 to Model 3 and +3.50 from Model 2 to Model 4" \
-        in both_up
+    assert both_up == (
+        "Momentum raised the validation accuracy in both pairs of settings that "
+        "differ only in momentum: from 88.00% to 90.50% (Model 1 to Model 3) and "
+        "from 88.30% to 91.80% (Model 2 to Model 4).")
     mixed = A.factor_sentence(four(val=(0.88, 0.87, 0.905, 0.918)), "weight_decay")
-    assert mixed.startswith("Weight decay changed the validation accuracy")
-    assert "within twice the standard error of a validation accuracy (2.74 " \
-        "points), so its effect is unclear" in mixed
+    assert mixed.startswith("Weight decay had no consistent effect on the "
+                            "validation accuracy")
+    assert "it went from 88.00% to 87.00% (Model 1 to Model 2) and" in mixed
+    down = A.factor_sentence(four(val=(0.88, 0.87, 0.905, 0.9)), "weight_decay")
+    assert down.startswith("Weight decay lowered the validation accuracy in both")
     same = A.factor_sentence(four(val=(0.88, 0.88, 0.9, 0.9)), "weight_decay")
     assert same.startswith("Weight decay left unchanged the validation accuracy")
     assert A.factor_sentence(results([setting(), setting(lr=0.05)]), "momentum") == ""
+
+
+def test_momentum_and_the_gap_between_training_and_validation():
+    """The default's record: momentum's models fit the training data more
+    closely, and the selected one is among them."""
+    wide = four(val=(0.88, 0.883, 0.905, 0.918))
+    for s, train in zip(wide.settings, (0.8966, 0.8937, 0.9654, 0.9768)):
+        s.train_acc = train
+    assert A.overfit_sentence(wide) == (
+        "Momentum widened the gap between training and validation accuracy: 6.04 "
+        "and 5.88 points with it (Models 3 and 4) against 1.66 and 1.07 without "
+        "(Models 1 and 2): the momentum models fit their training data more "
+        "closely, yet the selected one is among them.")
+    mixed = four()
+    for s, train in zip(mixed.settings, (0.95, 0.89, 0.92, 0.93)):
+        s.train_acc = train
+    assert A.overfit_sentence(mixed).startswith(
+        "Momentum did not move one way the gap")
+    assert A.overfit_sentence(results([setting(), setting(lr=0.05)])) == ""
 
 
 def test_every_rise_of_a_loss_is_named():
@@ -128,14 +149,14 @@ def test_the_unstable_training_and_its_step(edition_2023):
     rough = four(losses=[(0.7, 0.5, 0.4)] * 3 + [(0.7, 0.4, 0.45)])
     said = A.stability_sentence(rough)
     assert said.startswith("The training loss rose again in epoch 3 for Model 4")
-    assert ("its effective step \u03b7/(1 \u2212 \u03bc), 0.0667, is the largest "
+    assert ("its effective step $\\eta/(1-\\mu)$, 0.0667, is the largest "
             "here, shared with settings whose loss kept falling") in said
     slow = four(losses=[(0.7, 0.5, 0.55)] + [(0.7, 0.5, 0.4)] * 3)
     assert "is not the largest here" in A.stability_sentence(slow)
     # the 2023 edition: Models 3 and 4 rose, and share the largest step
     said = A.stability_sentence(edition_2023)
     assert "epochs 13\u201314, 16\u201317, 19, 21 and 29 for Model 3" in said
-    assert ("their effective step \u03b7/(1 \u2212 \u03bc), 0.1, is the largest "
+    assert ("their effective step $\\eta/(1-\\mu)$, 0.1, is the largest "
             "here, against 0.01 for Models 1 and 2") in said
 
 
@@ -156,8 +177,8 @@ def test_weight_decay_against_the_theory():
         setting(momentum=0.9, weight_decay=0.01, train_acc=0.955, val_acc=0.90)]))
     assert ("here it narrowed the gap in one pair (from 6.00 to 5.50 points) and "
             "widened it in the other (from 1.00 to 1.50 points)") in mixed
-    assert "within twice the standard error of a validation accuracy (3.00 " \
-        "points): at \u03bb = 0.01 and 3 epochs the penalty is too weak" in mixed
+    assert mixed.endswith("likely because at $\\lambda$ = 0.01 and 3 epochs the "
+                          "penalty is too weak to show (no gap moved by a point).")
     assert A.gap_sentence(results([setting(), setting(momentum=0.9)])) == ""
 
 
@@ -195,15 +216,25 @@ def test_the_courses_tests_are_said_as_they_went():
     assert course.verdict("", "RuntimeError: Error downloading t10k") == "not run"
     assert course.verdict("Not run: the course's file is not here.") == "not run"
     absent = course.sentence(dict.fromkeys(course.MODES, course.ABSENT))
-    assert absent.endswith("was not run: its file, tests_backpropagation.py, was "
+    assert absent.endswith("was not run: its file, `tests_backpropagation.py`, was "
                            "not beside Part A when the hand-in was built.")
 
 
 def test_the_settings_are_said_by_the_values_each_factor_took():
     assert A.settings_sentence(four()) == (
-        "We trained four settings, with learning rate 0.01, momentum 0 and 0.85 "
-        "and weight decay 0 and 0.01, each for 3 epochs on mini-batches of 256 "
-        "images.")
+        "We trained four settings, each for 3 epochs on mini-batches of 256 "
+        "images: at learning rate 0.01, every combination of momentum 0 or 0.85 "
+        "and weight decay 0 or 0.01 (Models 1 to 4).")
+    five = results([*(setting(momentum=m, weight_decay=w) for m, w in
+                      ((0, 0), (0, 0.01), (0.85, 0), (0.85, 0.01))),
+                    setting(lr=0.05, momentum=0.85, weight_decay=0.01)])
+    assert A.settings_sentence(five).endswith(
+        "(Models 1 to 4); at learning rate 0.05, momentum 0.85 and weight decay "
+        "0.01 (Model 5).")
+    partial = results([setting(), setting(momentum=0.9, weight_decay=0.01)])
+    assert A.settings_sentence(partial).endswith(
+        "at learning rate 0.01, momentum 0 and weight decay 0 (Model 1); momentum "
+        "0.9 and weight decay 0.01 (Model 2).")
 
 
 def test_a_record_of_the_2023_config_is_read_as_the_2023_edition(edition_2023):

@@ -46,7 +46,7 @@ def test_the_largest_departures_are_named_with_their_likely_reasons(five):
         "produce. Our training accuracies depart from "
         "it by more than twice the standard error of two accuracies measured on "
         "different sets of 9,000 images (plus half its rounding step of 0.001) in "
-        "Models 3, 4 and 5 (\u22121.7, \u22120.6, \u22123.6 percentage points, "
+        "Models 3 to 5 (\u22121.7, \u22120.6, \u22123.6 percentage points, "
         "against limits of 0.5, 0.5 and 0.6 points), and "
         "stay within it in Models 1 and 2. It gives a final loss only for Model 5, "
         "0.031, its lowest; ours is 0.134, 4.3 times as high, and Models 3 and 4 "
@@ -66,8 +66,7 @@ def test_validation_accuracies_beyond_the_split_s_noise_are_named(five):
         "more than twice the standard error of two accuracies measured on "
         "different sets of 1,000 images (plus half its rounding step of 0.001) in "
         "Model 1 (\u22128.5 percentage points, "
-        "against a limit of 3.3 points), and stay within it in Models 2, 3, 4 and "
-        "5.")
+        "against a limit of 3.3 points), and stay within it in Models 2 to 5.")
     assert "within what a different data copy" not in text
 
 

@@ -151,6 +151,21 @@ def test_batches_are_fixed_flat_slices_covering_all_samples(tree):
     assert next(iter(data.batches("val", 100, torch.float32)))[0].dtype == torch.float32
 
 
+def test_the_librarys_slices_are_the_notebooks_dataloader_batches(tree):
+    """Part B batches with a DataLoader (images.batches), the library with
+    slices: the same tensors, so the same trainings to the last bit."""
+    from mlp_lab.images import batches
+
+    data = load_data(small(tree))
+    x = data.normalized("train").flatten(1)
+    shown = batches(x, data.labels["train"], 7)
+    fast = data.batches("train", 7)
+    assert len(shown) == len(fast) == 7
+    for (a, y), (b, z) in zip(shown, fast):
+        assert torch.equal(a, b) and torch.equal(y, z)
+        assert a.is_contiguous() and b.is_contiguous()
+
+
 # ---------------------------------------------------------------- images, counts
 
 def test_images_are_resized_to_image_size(image_tree):

@@ -84,6 +84,27 @@ def test_one_wrong_entry_is_found_by_the_finite_differences(monkeypatch):
     assert vs_fd > 1e-2
 
 
+def test_the_step_checks_see_a_missing_gradient_and_a_detached_parameter(monkeypatch):
+    """A gradient of zero leaves its parameter unchanged; a parameter that no
+    longer requires grad is off the graph."""
+    model, x, y = tiny()
+    check_gradients(model, x, y)
+    assert gradcheck.check_step(model) == (True, True)
+
+    def zero_bias(model, y_true, y_pred):
+        backpropagation(model, y_true, y_pred)
+        model.dL_db[1] = torch.zeros_like(model.dL_db[1])
+    monkeypatch.setattr(gradcheck, "backpropagation", zero_bias)
+    model, x, y = tiny()
+    check_gradients(model, x, y)
+    assert gradcheck.check_step(model) == (False, True)
+
+    model, x, y = tiny()
+    check_gradients(model, x, y)
+    model.fc["2"].weight.requires_grad_(False)  # as if detached by mistake
+    assert gradcheck.check_step(model)[1] is False
+
+
 def test_the_report_table_is_what_part_a_prints():
     """check_table runs Part A's cases the way its notebook does (float64 as
     the default dtype, one thread, the seed set once): the same rows, bit for
@@ -102,6 +123,8 @@ def test_the_report_table_is_what_part_a_prints():
     assert list(table["vs finite differences"]) == [r[3] for r in rows]
     assert (table["vs autograd"] < 1e-12).all()
     assert (table["vs finite differences"] < 1e-6).all()
+    assert table["weights updated"].all() and table["graph intact"].all()
+    assert list(table["weights updated"]) == [r[4] for r in rows]
 
 
 def test_the_book_table_runs_tanh_and_relu_for_each_batch():

@@ -78,7 +78,8 @@ def test_the_reporting_layer_imports_no_torch_and_no_benchmark_code(module):
     assert not others & {"torch", "torchvision"}
     assert not [m for m in ours if part(m) == "speed"]
     # only what is torch-free itself, or (report) the fallback when no record
-    torch_free = {"config", "errors", "cache", "sources", "results", "timing"}
+    torch_free = {"config", "errors", "cache", "sources", "results", "timing",
+                  "figures"}
     allowed = torch_free | {f"book.{m}" for m in (
         "fmt", "noise", "effects", "narrative", "checktext", "datatext", "original",
         "places", "compare")} | (

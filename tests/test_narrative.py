@@ -76,8 +76,8 @@ def test_sentences_of_a_normal_render(five):
     assert N.divergence_sentence(five) == (
         "No setting diverged: no training loss became NaN or infinite.")
     assert G.momentum_step_sentence(five) == (
-        "With \u03b7 = 0.01 and the momentum used here, \u03bc = 0.85, the effective "
-        "step \u03b7/(1 \u2212 \u03bc) is 0.0667, against 0.01 without momentum.")
+        "At learning rate 0.01, the momentum used here, 0.85, makes the effective "
+        "step 0.0667, against 0.01 without momentum.")
 
 
 def test_gaps_under_momentum_and_weight_decay(five):
@@ -206,9 +206,8 @@ def test_no_momentum_pair_and_no_decay_pair():
 def test_the_largest_momentum_is_named_so_only_among_several():
     res = records.results([S(momentum=0.5), S(momentum=0.9)])
     assert G.momentum_step_sentence(res) == (
-        "With \u03b7 = 0.01 and the largest momentum used here, \u03bc = 0.9, the "
-        "effective step \u03b7/(1 \u2212 \u03bc) is 0.1, against 0.01 without "
-        "momentum.")
+        "At learning rate 0.01, the largest momentum used here, 0.9, makes the "
+        "effective step 0.1, against 0.01 without momentum.")
 
 
 def test_the_manual_models_and_the_third_figure(five):

@@ -54,22 +54,42 @@ def setting_words(s) -> str:
 
 # ------------------------------------------------------------------ (f)
 
-def _values(values) -> str:
-    """'0.01 and 0.05', '0', '0, 0.5 and 0.9': the distinct values, sorted."""
+def _alternatives(values) -> str:
+    """'0 or 0.85', '0.01', '0, 0.5 or 0.9': the distinct values, sorted."""
     shown = [f"{v:g}" for v in sorted(set(values))]
-    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+
+
+def _at_rate(res: Results, lr: float) -> str:
+    """The settings of learning rate ``lr``: 'every combination of momentum 0
+    or 0.85 and weight decay 0 or 0.01 (Models 1 to 4)' when they form a
+    grid, else each pair (momentum, weight decay) with its model."""
+    ids = [i for i, r in enumerate(res.settings) if r.lr == lr]
+    ms = {res.settings[i].momentum for i in ids}
+    ws = {res.settings[i].weight_decay for i in ids}
+    if len(ids) == 1:
+        r = res.settings[ids[0]]
+        return (f"momentum {r.momentum:g} and weight decay {r.weight_decay:g} "
+                f"({models(ids)})")
+    if len(ids) == len(ms) * len(ws) and len(ms) > 1 and len(ws) > 1:
+        return (f"every combination of momentum {_alternatives(ms)} and weight "
+                f"decay {_alternatives(ws)} ({models(ids)})")
+    return "; ".join(f"momentum {res.settings[i].momentum:g} and weight decay "
+                     f"{res.settings[i].weight_decay:g} ({model_name(i)})"
+                     for i in ids)
 
 
 def settings_sentence(res: Results) -> str:
-    """How many settings were trained, the values each factor took, and for
-    how long: 'We trained five settings, with learning rate 0.01 and 0.05, ...'."""
-    s, c = res.settings, res.config
-    factors = [f"{FACTOR_WORDS[f]} {_values(getattr(r, f) for r in s)}"
-               for f in FACTOR_WORDS]
-    n = len(s)
-    return (f"We trained {count(n)} setting{'s' if n != 1 else ''}, with "
-            f"{', '.join(factors[:-1])} and {factors[-1]}, each for {c.epochs} "
-            f"epochs on mini-batches of {c.batch_size} images.")
+    """Every setting trained, by learning rate, and for how long: 'We trained
+    five settings, each for 30 epochs on mini-batches of 256 images: at
+    learning rate 0.01, every combination of ... (Models 1 to 4); at
+    learning rate 0.05, ... (Model 5).'"""
+    c, n = res.config, len(res.settings)
+    rates = sorted({r.lr for r in res.settings})
+    return (f"We trained {count(n)} setting{'s' if n != 1 else ''}, each for "
+            f"{c.epochs} epochs on mini-batches of {c.batch_size} images: "
+            + "; ".join(f"at learning rate {lr:g}, {_at_rate(res, lr)}"
+                        for lr in rates) + ".")
 
 
 def diverged_sentence(res: Results) -> str:
@@ -112,11 +132,17 @@ def test_sentence(res: Results) -> str:
         return ""
     (tn, fp), (fn, tp) = b.confusion
     first, second = res.data.class_names
+    errors = fp + fn
+    even = ("The errors fall about evenly on the two classes." if errors and
+            max(fp, fn) <= 1.25 * min(fp, fn) else
+            f"Most of its errors are {first} images taken for {second}." if fp > fn
+            else f"Most of its errors are {second} images taken for {first}."
+            if errors else "It makes no error.")
     return (f"On the {count(tn + fp + fn + tp)} test images, seen once, it reaches "
             f"{acc(b.test_acc)} (against {acc(b.val_acc)} on validation): of the {count(tn + fp)} {first} images it "
             f"classifies {count(tn)} correctly and {count(fp)} as {second}, of the "
             f"{count(fn + tp)} {second} images {count(tp)} correctly and "
-            f"{count(fn)} as {first}.")
+            f"{count(fn)} as {first}. {even}")
 
 
 # ------------------------------------------------------------------ (g)
@@ -191,33 +217,61 @@ def lead_sentence(res: Results) -> str:
             f"{count(res.data.n_val)} images ({pts(se)} points), {judged}.")
 
 
-def _pairs_phrase(res: Results, found) -> str:
-    """'+1.70 points from Model 1 to Model 3 and +3.50 from Model 2 to Model 4'."""
-    parts = [f"{signed_pts(d)}{' points' if k == 0 else ''} from {model_name(i)} "
-             f"to {model_name(j)}" for k, (i, j, d) in enumerate(found)]
-    return " and ".join(parts)
+def _moves_of(res: Results, found) -> str:
+    """'from 88.80% to 90.50% (Model 1 to Model 3) and from 88.30% to 91.80%
+    (Model 2 to Model 4)': validation accuracies as Part B prints them."""
+    s = res.settings
+    return " and ".join(f"from {acc(s[i].val_acc)} to {acc(s[j].val_acc)} "
+                        f"({model_name(i)} to {model_name(j)})" for i, j, _ in found)
 
 
 def factor_sentence(res: Results, factor: str) -> str:
-    """What ``factor`` (momentum or weight decay) did to the validation accuracy
-    in each pair of settings that differ in it alone, against twice the
-    standard error of one validation accuracy."""
+    """What ``factor`` (momentum or weight decay) did to the validation
+    accuracy in each pair of settings that differ in it alone: raised or
+    lowered it in every pair, or no consistent effect."""
     found = effects(res, factor)
     name = FACTOR_WORDS[factor]
     if not found:
         return ""
-    se = validation_se(res)
-    small = all(abs(d) < 2 * se for *_, d in found)
     signs = {d > 0 for *_, d in found if d != 0}
+    where = ("the one pair" if len(found) == 1 else "both pairs" if len(found) == 2
+             else f"all {count(len(found))} pairs")
+    if len(signs) == 2:
+        return (f"{name.capitalize()} had no consistent effect on the validation "
+                f"accuracy: in the pairs of settings that differ only in {name}, "
+                f"it went {_moves_of(res, found)}.")
     verb = ("raised" if signs == {True} else "lowered" if signs == {False}
-            else "changed" if signs else "left unchanged")
-    where = "the one pair" if len(found) == 1 else f"the {count(len(found))} pairs"
-    noise = (f"; each change is within twice the standard error of a validation "
-             f"accuracy ({pts(se)} points), so its effect is unclear"
-             if small else "")
+            else "left unchanged")
     return (f"{name.capitalize()} {verb} the validation accuracy in {where} of "
-            f"settings that differ only in {name}: {_pairs_phrase(res, found)}"
-            f"{noise}.")
+            f"settings that differ only in {name}: {_moves_of(res, found)}.")
+
+
+def overfit_sentence(res: Results) -> str:
+    """The gap between training and validation accuracy of the settings with
+    momentum against those without, and whether the selected setting, which
+    fits its training data more closely, still uses momentum."""
+    s = res.settings
+    ok = [i for i, r in enumerate(s) if not r.diverged]
+    with_m = [i for i in ok if s[i].momentum > 0]
+    without = [i for i in ok if s[i].momentum == 0]
+    if not with_m or not without:
+        return ""
+    gaps = {i: s[i].train_acc - s[i].val_acc for i in ok}
+
+    def listed(ids) -> str:
+        values = [pts(gaps[i]) if gaps[i] >= 0 else signed_pts(gaps[i]) for i in ids]
+        return values[0] if len(values) == 1 else (", ".join(values[:-1]) + " and "
+                                                   + values[-1])
+    wider = min(gaps[i] for i in with_m) > max(gaps[i] for i in without)
+    narrower = max(gaps[i] for i in with_m) < min(gaps[i] for i in without)
+    verb = ("widened" if wider else "narrowed" if narrower else
+            "did not move one way")
+    yet = (": the momentum models fit their training data more closely, yet the "
+           "selected one is among them" if wider and res.best is not None
+           and res.best.index in with_m else "")
+    return (f"Momentum {verb} the gap between training and validation accuracy: "
+            f"{listed(with_m)} points with it ({models(with_m)}) against "
+            f"{listed(without)} without ({models(without)}){yet}.")
 
 
 def rises(losses: list[float]) -> list[int]:
@@ -256,7 +310,7 @@ def stability_sentence(res: Results) -> str:
         for v in rest) if rest else "")
     whose = "its" if len(risen) == 1 else "their"
     return (f"The training loss rose again in {which}, an unstable training: "
-            f"{whose} effective step \u03b7/(1 \u2212 \u03bc), {own_words}, is "
+            f"{whose} effective step $\\eta/(1-\\mu)$, {own_words}, is "
             f"{judge}{others}.")
 
 
@@ -283,7 +337,6 @@ def gap_sentence(res: Results) -> str:
     if not widened:
         return ("As regularization leads one to expect, weight decay narrowed the "
                 f"gap between training and validation accuracy ({_moves(gaps)}).")
-    noise = 2 * validation_se(res)
     other = ("the other" if len(gaps) == 2 else
              f"{count(len(widened))} pair{'s' if len(widened) > 1 else ''}")
     what = (f"it widened the gap ({_moves(widened)})" if not narrowed else
@@ -291,12 +344,11 @@ def gap_sentence(res: Results) -> str:
             f"{'s' if len(narrowed) > 1 else ''} ({_moves(narrowed)}) and "
             f"widened it in {other} ({_moves(widened)})")
     lam = max(s[j].weight_decay for _, j, _ in found)
-    small = all(abs(b - a) < noise for a, b in gaps)
-    reason = (f"the changes are within twice the standard error of a validation "
-              f"accuracy ({pts(noise / 2)} points): at \u03bb = {lam:g} and "
-              f"{res.config.epochs} epochs the penalty is too weak to show"
-              if small else
-              f"at \u03bb = {lam:g} the penalty also slowed the fit of the "
+    largest = max(abs(b - a) for a, b in gaps)
+    reason = (f"at $\\lambda$ = {lam:g} and {res.config.epochs} epochs the penalty is "
+              "too weak to show (no gap moved by a point)"
+              if largest < 0.01 else
+              f"at $\\lambda$ = {lam:g} the penalty also slowed the fit of the "
               "training data, not only the overfitting")
     return (f"Theory expects weight decay to narrow the gap between training and "
             f"validation accuracy; here {what}, likely because {reason}.")
@@ -327,12 +379,13 @@ def reference_sentence(res: Results) -> str:
 
 def g_sentences(res: Results) -> list[str]:
     """Answer (g): why the selected setting wins and whether its lead is real,
-    what momentum and weight decay did, the unstable training and its step,
+    what momentum and weight decay did, how momentum moved the gap between
+    training and validation accuracy, the unstable training and its step,
     where the results depart from the expected, and from the course's
-    published output; the empty ones left out."""
+    published output; the empty ones left out (eight at most)."""
     found = [why_sentence(res), lead_sentence(res), factor_sentence(res, "momentum"),
-             factor_sentence(res, "weight_decay"), stability_sentence(res),
-             gap_sentence(res), reference_sentence(res)]
+             factor_sentence(res, "weight_decay"), overfit_sentence(res),
+             stability_sentence(res), gap_sentence(res), reference_sentence(res)]
     return [f for f in found if f]
 
 

@@ -29,10 +29,9 @@ def momentum_step_sentence(res: Results) -> str:
     s = max(with_momentum, key=lambda r: (r.momentum, -r.lr))
     which = ("the momentum used here" if len({r.momentum for r in with_momentum})
              == 1 else "the largest momentum used here")
-    return (f"With \u03b7 = {s.lr:g} and {which}, \u03bc = {s.momentum:g}, the "
-            f"effective step \u03b7/(1 \u2212 \u03bc) is "
-            f"{effective_step(s.lr, s.momentum):.3g}, against {s.lr:g} without "
-            "momentum.")
+    return (f"At learning rate {s.lr:g}, {which}, {s.momentum:g}, makes the "
+            f"effective step {effective_step(s.lr, s.momentum):.3g}, against "
+            f"{s.lr:g} without momentum.")
 
 
 def _gap_changes(res: Results, f: Findings, pairs) -> tuple[str, str]:

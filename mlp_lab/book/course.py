@@ -54,9 +54,9 @@ def sentence(verdicts: dict[str, str]) -> str:
     if not verdicts:
         return ""
     if set(verdicts.values()) == {ABSENT}:
-        return ("The course's own test of backpropagation (its main_test) was not "
-                "run: its file, tests_backpropagation.py, was not beside Part A "
-                "when the hand-in was built.")
+        return ("The course's own test of backpropagation (its `main_test`) was "
+                "not run: its file, `tests_backpropagation.py`, was not beside "
+                "Part A when the hand-in was built.")
     words = {"toy": "on the toy network", "mnist": "on MNIST"}
     said = {}
     for mode in MODES:
@@ -68,7 +68,7 @@ def sentence(verdicts: dict[str, str]) -> str:
                 "failed": "FAILED some of its checks",
                 "not run": "could not run, its data not downloaded,"}[verdict]
         parts.append(f"{what} {' and '.join(where)}")
-    return ("The course's own test of backpropagation (its main_test) "
+    return ("The course's own test of backpropagation (its `main_test`) "
             + "; it ".join(parts) + ".")
 
 

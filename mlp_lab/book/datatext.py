@@ -58,10 +58,9 @@ def data_sentence(res: Results) -> str:
         source = ("The images are the canonical CIFAR-10 files, as torchvision "
                   "downloads them.")
     elif is_jpeg(d):
-        source = ("The images are not the canonical CIFAR-10 files but a lossy "
-                  f"JPEG copy of them ({files_words(d)}): JPEG re-encoding "
-                  "changes pixel values slightly, so every number here may "
-                  "differ a little from one computed on the canonical files.")
+        source = (f"The images are a lossy JPEG copy of CIFAR-10 ({files_words(d)}), "
+                  "so every number here may differ a little from one computed "
+                  "on the canonical files.")
     else:
         source = (f"The images are a local copy of CIFAR-10 ({files_words(d)}), "
                   "not the canonical download.")
@@ -120,8 +119,8 @@ def source_words(data: DataSummary) -> str:
 
 def reproducibility_sentence(res: Results, config_file: str, full: bool = True) -> str:
     """What a render's numbers depend on, in one paragraph: the data, config,
-    seeds, device and versions; with ``full`` (the book) also the data's place
-    and fingerprint and the library's code hash. The data's place is printed
+    seeds and versions; with ``full`` (the book) also the device, the data's
+    place and fingerprint and the library's code hash. The data's place is printed
     as :func:`~.places.shown_place` gives it."""
     e, c = res.env, res.config
     config = ("the default configuration" if config_file == "defaults" else
@@ -130,11 +129,14 @@ def reproducibility_sentence(res: Results, config_file: str, full: bool = True) 
     data = (source_words(res.data) if full else
             "the canonical CIFAR-10 files" if res.data.source == CANONICAL else
             f"a local copy of CIFAR-10 ({files_words(res.data)})")
-    by = ("by the mlp_lab library, whose computing code has the hash "
-          f"{cache.source_hash(cache.COMPUTE_MODULES)}" if full else
-          "by the mlp_lab project, from which the notebooks and this report "
-          "come")
-    return (f"Every number here was computed from {data}, with {config} "
+    head = (f"Every number here was computed from {data}, with {config} "
             f"({a} vs {b}, {size(c.image_size)}), split seed {c.split_seed} and "
-            f"model seed {e.seed}, in {e.dtype} on {device_words(e)}, with Python "
-            f"{e.python}, PyTorch {e.torch} and torchvision {e.torchvision}, {by}.")
+            f"model seed {e.seed}, in {e.dtype}")
+    if not full:  # the report: what its notebooks print, and where both come from
+        return (f"{head}, with PyTorch {e.torch} and torchvision {e.torchvision}. "
+                "The notebooks and this report come from one source, the mlp_lab "
+                "project.")
+    return (f"{head} on {device_words(e)}, with Python {e.python}, PyTorch "
+            f"{e.torch} and torchvision {e.torchvision}, by the mlp_lab library, "
+            "whose computing code has the hash "
+            f"{cache.source_hash(cache.COMPUTE_MODULES)}.")

@@ -50,11 +50,14 @@ def effects(res: Results, factor: str) -> list[tuple[int, int, float]]:
 
 
 def models(indices) -> str:
-    """'Model 3', 'Models 3 and 4', 'Models 1, 2 and 5'."""
-    nums = [model_name(i).split()[-1] for i in indices]
+    """'Model 3', 'Models 3 and 4', 'Models 1, 2 and 5'; three or more in a
+    row as a range, 'Models 1 to 4'."""
+    nums = [int(model_name(i).split()[-1]) for i in indices]
     if len(nums) == 1:
         return f"Model {nums[0]}"
-    return f"Models {', '.join(nums[:-1])} and {nums[-1]}"
+    if len(nums) > 2 and nums == list(range(nums[0], nums[-1] + 1)):
+        return f"Models {nums[0]} to {nums[-1]}"
+    return f"Models {', '.join(map(str, nums[:-1]))} and {nums[-1]}"
 
 
 def _pair(res: Results, i: int, j: int, d: float, first: bool) -> str:

@@ -305,3 +305,16 @@ def confusion_matrix_plot(results) -> Figure:
            yticklabels=names, xlabel="predicted class", ylabel="true class")
     fig.colorbar(im, ax=ax, label="% of true class")
     return fig
+
+
+def part_b_losses(results) -> None:
+    """Part B's own figure of the training losses (``figures.plot_losses``, as
+    its task 8 draws it), from the record, at the report's width: the figure
+    of the report is the notebook's."""
+    import matplotlib.pyplot as plt
+
+    from ..figures import plot_losses
+
+    with plt.rc_context({"figure.figsize": (6.4, 3.4)}):
+        plot_losses({f"Model {i + 1}": s.train_loss_sgd
+                     for i, s in enumerate(results.settings)})

@@ -4,8 +4,9 @@ The imports, the course's network class, ``backpropagation`` with its
 equations, one check against autograd and central differences (the checks
 the report's first table shows), and last the course's two test cells, toy
 then MNIST, exactly as its notebook calls them. They run the course's
-``main_test`` from ``tests_backpropagation.py`` beside the notebook; without
-that file one line says so.
+``main_test``, imported from ``tests_backpropagation.py`` when that file
+stands beside the notebook as it is built; without it, a stand-in says in
+one line that the tests did not run.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ COURSE_TAG = "course-test"  # the metadata tag of the course's two test cells
 
 SETUP = IMPORTS + """
 
-torch.set_default_dtype(torch.double)  # float64: errors near 1e-16 show
-torch.set_num_threads(1)  # sums in one order: the same digits on every run"""
+torch.set_default_dtype(torch.double)  # float64: rounding errors near 1e-16
+torch.set_num_threads(1)  # sums in one fixed order: the same digits every run"""
 
 EQUATIONS = r"""## Backpropagation
 
@@ -46,16 +47,17 @@ with each sample as a row."""
 
 CHECKS = """
 cases = {cases}
-print("network           batch vs autograd vs finite differences")
-for n_l, batch, vs_autograd, vs_fd in gradient_checks(cases):
-    print(f"{{'-'.join(map(str, n_l)):<17}} {{batch:5d}} {{vs_autograd:11.1e}} {{vs_fd:21.1e}}")"""
+print("network          batch   autograd  finite diff.  updated  intact")
+for n_l, batch, vs_autograd, vs_fd, updated, intact in gradient_checks(cases):
+    print(f"{{'-'.join(map(str, n_l)):<16}} {{batch:5d}} {{vs_autograd:10.1e}} "
+          f"{{vs_fd:13.1e}} {{updated!s:>8}} {{intact!s:>7}}")"""
 
-COURSE = f"""
-if Path("{HARNESS}").is_file():
-    from tests_backpropagation import main_test
-else:
-    def main_test(*args, **kwargs):
-        print("Not run: the course's {HARNESS} is not in this folder.")"""
+# The course's test file, when it stands beside Part A as the hand-in is
+# built; else a stand-in that says the tests did not run.
+IMPORT_COURSE = "from tests_backpropagation import main_test  # the course's file"
+NO_COURSE = f"""
+def main_test(*args, **kwargs):  # the course's {HARNESS} was not here
+    print("Not run: the course's {HARNESS} is not in this folder.")"""
 
 TOY = "main_test(backpropagation, MyNet([2, 3, 2]), verbose=False, data='toy')"
 MNIST = ("main_test(backpropagation, MyNet([24*24, 16, 10]), verbose=False, "
@@ -70,9 +72,11 @@ def course_cell(source: str) -> nbformat.NotebookNode:
     return cell
 
 
-def cells(cfg: Config, names: list[str], lib: Library) -> list[nbformat.NotebookNode]:
-    """The cells of Part A for ``cfg`` (Part B's layer sizes), by ``names``."""
-    lib.need("import torch", "from pathlib import Path")
+def cells(cfg: Config, names: list[str], lib: Library,
+          harness: bool) -> list[nbformat.NotebookNode]:
+    """The cells of Part A for ``cfg`` (Part B's layer sizes), by ``names``;
+    ``harness``: whether the course's test file stands beside it."""
+    lib.need("import torch")
     cases = part_a_cases(cfg.sizes)
     return [
         title("Part A: backpropagation", names,
@@ -88,25 +92,29 @@ The course's class: `fc[str(l)]` is layer $l$'s `nn.Linear`, `f[l]` and
         code(lib, "backprop.MyNet"),
         md(EQUATIONS),
         code(lib, "backprop.backpropagation"),
-        md(f"""## Checking the gradients
+        md(rf"""## Checking the gradients
 
-The gradients against autograd's, and against central differences on
-{CHECK_ENTRIES} random entries of each parameter, on
-the course's toy network (one sample, then 10) and on Part B's
-({'-'.join(map(str, cfg.sizes))}, 32 samples). Relative errors near
-$10^{{-16}}$ are float64's rounding; a wrong gradient gives about 1."""),
+The course's four checks, on its toy network (one sample, then 10) and on
+Part B's ({'-'.join(map(str, cfg.sizes))}, 32 samples). The gradients are
+compared with autograd's, and with central differences on {CHECK_ENTRIES}
+random entries of each parameter, by the relative error
+$\max|a - b| / (\max|a| + \max|b|)$: near $10^{{-16}}$ is float64's
+rounding, a wrong gradient gives about 1. Then one SGD step with them must
+change every parameter (updated), and every parameter must still be a leaf
+of the graph that requires grad (intact)."""),
         code(lib, "gradcheck.gradient_checks"),
         glue(CHECKS.format(cases=cases)),
         md(f"""## The course's tests
 
 `main_test` from the course's `{HARNESS}`: the toy network, then MNIST digits,
 whose target (one label per image) is broadcast over the 10 outputs."""),
-        glue(COURSE),
+        glue(IMPORT_COURSE if harness else NO_COURSE),
         course_cell(TOY),
         course_cell(MNIST),
     ]
 
 
-def build(cfg: Config, names: list[str]) -> nbformat.NotebookNode:
+def build(cfg: Config, names: list[str], harness: bool = False
+          ) -> nbformat.NotebookNode:
     lib = Library()
-    return notebook(cells(cfg, names, lib), lib)
+    return notebook(cells(cfg, names, lib, harness), lib)

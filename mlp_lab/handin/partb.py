@@ -19,7 +19,7 @@ import nbformat
 
 from ..book import answers as A
 from ..cache import PROJECT_ROOT
-from ..config import CIFAR_SIZE, Config, model_name
+from ..config import CIFAR10_CLASSES, CIFAR_SIZE, Config, model_name
 from ..results import Results
 from ..sources import data_root
 from .cells import IMPORTS, code, glue, md, notebook, title
@@ -28,8 +28,8 @@ from .pull import Library
 SETUP = IMPORTS + """
 
 torch.set_default_dtype(torch.double)  # both trainers in float64
-torch.set_num_threads(1)  # one thread: the same numbers on any machine
-print("PyTorch", torch.__version__)"""
+torch.set_num_threads(1)  # sums in one fixed order: the same digits every run
+print("PyTorch", torch.__version__, "torchvision", torchvision.__version__)"""
 
 CONSTANTS = """
 CLASSES = {classes}  # CIFAR-10's names: labels 0 and 1
@@ -55,56 +55,56 @@ NORMALIZE = """
 print("mean and std of the training split, per channel:", mean.numpy().round(3),
       std.numpy().round(3))
 normalized = {split: normalize(x, mean, std) for split, x in images.items()}
-x = normalized["train"]
-print("after normalization:", x.mean(dim=(0, 2, 3)).numpy().round(3),
-      x.std(dim=(0, 2, 3)).numpy().round(3))
-show_samples(x, labels["train"], CLASSES, -2, 2)  # -2 black, +2 white
-loaders = {split: batches(x.flatten(1), labels[split], BATCH_SIZE)
-           for split, x in normalized.items()}"""
+train_x = normalized["train"]
+print("after normalization:", train_x.mean(dim=(0, 2, 3)).numpy().round(3),
+      train_x.std(dim=(0, 2, 3)).numpy().round(3))
+show_samples(train_x, labels["train"], CLASSES, -1, 1)  # mean - std black, + std white
+loaders = {split: batches(normalized[split], labels[split], BATCH_SIZE)
+           for split in normalized}"""
 
 MODEL = "print(MyMLP(SIZES))"
 
 TRAIN_BOTH = """
 def train_both(setting):
-    \"\"\"A new model trained by each trainer from the same seed on setting
-    (learning rate, momentum, weight decay): the losses and the model.\"\"\"
+    \"\"\"Two models from the same initial weights, trained on setting (learning
+    rate, momentum, weight decay): one with torch.optim.SGD, one with
+    train_manual_update. Their losses per epoch and the trained models.\"\"\"
     lr, momentum, weight_decay = setting
-    out = {}
-    for trainer in ("sgd", "manual"):
-        torch.manual_seed(SEED)
-        model, loss_fn = MyMLP(SIZES), nn.CrossEntropyLoss()
-        if trainer == "sgd":
-            optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
-                                        weight_decay=weight_decay)
-            losses = train(N_EPOCHS, optimizer, model, loss_fn, loaders["train"])
-        else:
-            losses = train_manual_update(N_EPOCHS, model, loss_fn, loaders["train"],
-                                         lr, momentum, weight_decay)
-        out[trainer] = {"losses": losses, "model": model}
-    return out
+    torch.manual_seed(SEED)
+    sgd_model = MyMLP(SIZES)
+    optimizer = torch.optim.SGD(sgd_model.parameters(), lr=lr, momentum=momentum,
+                                weight_decay=weight_decay)
+    sgd_losses = train(N_EPOCHS, optimizer, sgd_model, nn.CrossEntropyLoss(),
+                       loaders["train"])
+    torch.manual_seed(SEED)
+    manual_model = MyMLP(SIZES)
+    manual_losses = train_manual_update(N_EPOCHS, manual_model, nn.CrossEntropyLoss(),
+                                        loaders["train"], lr, momentum, weight_decay)
+    return {"sgd": {"losses": sgd_losses, "model": sgd_model},
+            "manual": {"losses": manual_losses, "model": manual_model}}
 
 
-def largest_difference(run):
-    \"\"\"The largest difference between the two trainers' losses, over every
-    epoch, and between their final weights (0: identical).\"\"\"
-    sgd, manual = run["sgd"], run["manual"]
+def differences(pair):
+    \"\"\"The largest difference between the two trainers' losses (over every
+    epoch), and between their final weights: both 0 when identical.\"\"\"
+    sgd, manual = pair["sgd"], pair["manual"]
     losses = max(abs(a - b) for a, b in zip(sgd["losses"], manual["losses"]))
     weights = max((p - q).abs().max().item() for p, q in
                   zip(sgd["model"].parameters(), manual["model"].parameters()))
-    return max(losses, weights)
+    return losses, weights
 
 
-def compare(run):
+def compare(pair):
     \"\"\"Both trainers' losses every 5 epochs, and whether all are identical.\"\"\"
     print("epoch  torch.optim.SGD  train_manual_update")
-    for epoch, (a, b) in enumerate(zip(run["sgd"]["losses"],
-                                       run["manual"]["losses"]), 1):
+    for epoch, (sgd_loss, manual_loss) in enumerate(zip(pair["sgd"]["losses"],
+                                                        pair["manual"]["losses"]), 1):
         if epoch == 1 or epoch % 5 == 0:
-            print(f"{epoch:5d}  {a:15.5f}  {b:19.5f}")
-    difference = largest_difference(run)
-    print(f"All {N_EPOCHS} losses and the final weights "
-          f"{'are identical' if difference == 0 else 'DIFFER'}: largest "
-          f"difference {difference:.3g}.")
+            print(f"{epoch:5d}  {sgd_loss:15.5f}  {manual_loss:19.5f}")
+    losses, weights = differences(pair)
+    same = "are identical" if losses == weights == 0 else "DIFFER"
+    print(f"All {N_EPOCHS} losses and the final weights {same}: largest difference "
+          f"{losses:.3g} in the losses, {weights:.3g} in the weights.")
 
 
 results = {}  # model number -> its two trainings"""
@@ -117,44 +117,36 @@ NONE_QUALIFIES = """
 print("None of the settings has {what}: there is nothing to compare.")"""
 
 TABLE = """
-for model, setting in enumerate(SETTINGS, 1):
-    if model not in results:  # {trained}
-        results[model] = train_both(setting)
+for number, setting in enumerate(SETTINGS, 1):
+    if number not in results:  # {trained}
+        results[number] = train_both(setting)
+train_acc, val_acc = {}, {}  # model number -> accuracy of its SGD model
 print("model    lr  momentum  weight decay  final loss  train acc  val acc  identical")
-for model, (lr, momentum, weight_decay) in enumerate(SETTINGS, 1):
-    run = results[model]
-    run["train_acc"] = accuracy(run["sgd"]["model"], loaders["train"])
-    run["val_acc"] = accuracy(run["sgd"]["model"], loaders["val"])
-    same = "yes" if largest_difference(run) == 0 else "NO"
-    print(f"{model:5d}  {lr:4g}  {momentum:8g}  {weight_decay:12g}  "
-          f"{run['sgd']['losses'][-1]:10.5f}  {run['train_acc']:9.2%}  "
-          f"{run['val_acc']:7.2%}  {same:>9}")
-plot_losses({f"Model {m}": run["sgd"]["losses"] for m, run in results.items()})"""
+for number, (lr, momentum, weight_decay) in enumerate(SETTINGS, 1):
+    model = results[number]["sgd"]["model"]
+    train_acc[number] = accuracy(model, loaders["train"])
+    val_acc[number] = accuracy(model, loaders["val"])
+    same = "yes" if differences(results[number]) == (0, 0) else "NO"
+    print(f"{number:5d}  {lr:4g}  {momentum:8g}  {weight_decay:12g}  "
+          f"{results[number]['sgd']['losses'][-1]:10.5f}  {train_acc[number]:9.2%}  "
+          f"{val_acc[number]:7.2%}  {same:>9}")
+plot_losses({f"Model {n}": pair["sgd"]["losses"] for n, pair in results.items()})"""
 
 READING = """
-for model, (lr, momentum, weight_decay) in enumerate(SETTINGS, 1):
-    run, losses = results[model], results[model]["sgd"]["losses"]
-    gap = 100 * (run["train_acc"] - run["val_acc"])
+for number, (lr, momentum, weight_decay) in enumerate(SETTINGS, 1):
+    losses = results[number]["sgd"]["losses"]
+    gap = 100 * (train_acc[number] - val_acc[number])
     step = lr / (1 - momentum)  # the step along a steady gradient
     rose = [e for e in range(2, N_EPOCHS + 1) if losses[e - 1] > losses[e - 2]]
-    print(f"Model {model}: train - val accuracy {gap:.2f} points, "
-          f"effective step {step:.3g}, loss rose in epochs {rose}")
-FACTORS = ("learning rate", "momentum", "weight decay")
-for a in range(1, len(SETTINGS) + 1):
-    for b in range(a + 1, len(SETTINGS) + 1):
-        changed = [k for k in range(3) if SETTINGS[a - 1][k] != SETTINGS[b - 1][k]]
-        if len(changed) == 1:  # Models a and b differ in one factor only
-            k = changed[0]
-            change = 100 * (results[b]["val_acc"] - results[a]["val_acc"])
-            print(f"Model {a} -> {b}, {FACTORS[k]} {SETTINGS[a - 1][k]:g} -> "
-                  f"{SETTINGS[b - 1][k]:g}: validation accuracy {change:+.2f} points")"""
+    print(f"Model {number}: train - val accuracy {gap:.2f} points, "
+          f"effective step {step:.3g}, loss rose in epochs {rose}")"""
 
 SELECT = """
-best = max(results, key=lambda m: results[m]["val_acc"])
-accuracy_best, n = results[best]["val_acc"], len(labels["val"])
-print(f"Selected: Model {best} {SETTINGS[best - 1]}, validation accuracy "
-      f"{accuracy_best:.2%}; its standard error on {n} images: "
-      f"{100 * (accuracy_best * (1 - accuracy_best) / n) ** 0.5:.2f} points")"""
+best = max(val_acc, key=val_acc.get)
+p, n = val_acc[best], len(labels["val"])
+print(f"Selected: Model {best} {SETTINGS[best - 1]}, validation accuracy {p:.2%}")
+print(f"standard error of an accuracy on {n} images: "
+      f"{100 * (p * (1 - p) / n) ** 0.5:.2f} points")"""
 
 TEST = """
 model = results[best]["sgd"]["model"]
@@ -166,8 +158,8 @@ print(confusion_matrix(model, loaders["test"]).numpy())"""
 # Run in the executed kernel after the notebook's cells (not a cell of it):
 # each training's losses and final parameters, for the record.
 HANDOFF = """
-torch.save({{f"{{m - 1}}/{{t}}": (run[t]["losses"], run[t]["model"].state_dict())
-            for m, run in results.items() for t in ("sgd", "manual")}}, {path!r})"""
+torch.save({{f"{{m - 1}}/{{t}}": (pair[t]["losses"], pair[t]["model"].state_dict())
+            for m, pair in results.items() for t in ("sgd", "manual")}}, {path!r})"""
 
 # Tasks 5 to 7: the setting each compares the trainers on.
 KINDS = (("plain SGD", lambda s: s.momentum == 0 and s.weight_decay == 0),
@@ -222,11 +214,13 @@ def data_cell(cfg: Config) -> str:
 
 
 def labelled(cfg: Config) -> str:
-    """'car (CIFAR-10's automobile, label 0) and cat (label 1)'."""
+    """'car (CIFAR-10's automobile, label 1 there) as label 0 and cat (label 3
+    there) as label 1'."""
     said = []
     for label, (name, cifar) in enumerate(zip(cfg.class_names, cfg.classes)):
         alias = "" if name == cifar else f"CIFAR-10's {cifar}, "
-        said.append(f"{name} ({alias}label {label})")
+        said.append(f"{name} ({alias}label {CIFAR10_CLASSES.index(cifar)} there) "
+                    f"as label {label}")
     return " and ".join(said)
 
 
@@ -264,7 +258,7 @@ def cells(cfg: Config, names: list[str], lib: Library) -> list[nbformat.Notebook
     size, n = cfg.image_size, len(cfg.settings)
     tasks = compared(cfg)
     trained = [model_name(i) for _, i in tasks if i is not None]
-    lib.need("import torch", "from torch import nn",
+    lib.need("import torch", "import torchvision", "from torch import nn",
              "from torchvision import datasets, transforms")
     draft = [code(lib, "data.FirstPerClass")] if cfg.limit_per_class else []
     resized = ("" if size == CIFAR_SIZE else
@@ -286,15 +280,15 @@ are the test split."""),
         *draft,
         glue(data_cell(cfg)),
         md("Each channel is normalized with the mean and standard deviation of the "
-           "training split only (the same samples again below, values from -2 to "
-           "2 shown from black to white), and each split is cut into batches in a "
-           "fixed order."),
+           "training split only. The same samples again below, normalized: one "
+           "standard deviation below the channel's mean shows black, one above "
+           "white. Each split is then cut into mini-batches in a fixed order."),
         code(lib, "images.normalize", "images.batches"),
         glue(NORMALIZE),
         md(f"""## Task 2: the model
 
 {' -> '.join(map(str, cfg.sizes))}, ReLU after each hidden layer, none on the
-output: the cross-entropy loss applies the softmax."""),
+output: the cross-entropy loss applies the softmax to the logits."""),
         code(lib, "models.MyMLP"),
         glue(MODEL),
         md("## Task 3: `train`, with `torch.optim.SGD`"),
@@ -325,13 +319,14 @@ batches) and the accuracy on the training and validation splits of the
         code(lib, "trainers.accuracy", "figures.plot_losses"),
         glue(TABLE.replace("{trained}", f"{', '.join(trained)}: trained in tasks 5 "
                            "to 7" if trained else "none was trained before")),
-        md("What the table says: each setting's gap between training and validation "
-           "accuracy, its effective step along a steady gradient and the epochs "
-           "whose loss rose; and the change of validation accuracy between "
-           "settings that differ in one factor."),
+        md("For the comments below, each setting's gap between training and "
+           "validation accuracy, its effective step along a steady gradient, "
+           "lr / (1 - momentum), and the epochs whose loss rose."),
         glue(READING),
         analysis_cell("effects"),
-        md("## Task 9: model selection\n\nThe highest validation accuracy."),
+        md("## Task 9: model selection\n\nThe setting of highest validation "
+           "accuracy, and the standard error of that accuracy, "
+           "$\\sqrt{p(1-p)/n}$ on $n$ validation images."),
         glue(SELECT),
         analysis_cell("selection"),
         md("""## Task 10: the selected model on the test split
@@ -359,9 +354,9 @@ def analyses(nb: nbformat.NotebookNode, record: Results) -> None:
     numbers are the notebook's), in place: the report's answer (g) and its
     selection and test sentences (``book.answers``), said once for both."""
     texts = {
-        "effects": "**Reading the table.**\n\n" + _items(
+        "effects": "**Comments on the results.**\n\n" + _items(
             [A.factor_sentence(record, "momentum"),
-             A.factor_sentence(record, "weight_decay"),
+             A.factor_sentence(record, "weight_decay"), A.overfit_sentence(record),
              A.stability_sentence(record), A.gap_sentence(record),
              A.reference_sentence(record)]),
         "selection": _items([A.diverged_sentence(record), A.why_sentence(record),
