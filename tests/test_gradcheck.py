@@ -123,8 +123,6 @@ def test_the_report_table_is_what_part_a_prints():
     assert list(table["vs finite differences"]) == [r[3] for r in rows]
     assert (table["vs autograd"] < 1e-12).all()
     assert (table["vs finite differences"] < 1e-6).all()
-    assert table["weights updated"].all() and table["graph intact"].all()
-    assert list(table["weights updated"]) == [r[4] for r in rows]
 
 
 def test_the_book_table_runs_tanh_and_relu_for_each_batch():

@@ -80,14 +80,12 @@ def _at_rate(res: Results, lr: float) -> str:
 
 
 def settings_sentence(res: Results) -> str:
-    """Every setting trained, by learning rate, and for how long: 'We trained
-    five settings, each for 30 epochs on mini-batches of 256 images: at
+    """Every setting trained, by learning rate: 'We trained five settings: at
     learning rate 0.01, every combination of ... (Models 1 to 4); at
     learning rate 0.05, ... (Model 5).'"""
-    c, n = res.config, len(res.settings)
+    n = len(res.settings)
     rates = sorted({r.lr for r in res.settings})
-    return (f"We trained {count(n)} setting{'s' if n != 1 else ''}, each for "
-            f"{c.epochs} epochs on mini-batches of {c.batch_size} images: "
+    return (f"We trained {count(n)} setting{'s' if n != 1 else ''}: "
             + "; ".join(f"at learning rate {lr:g}, {_at_rate(res, lr)}"
                         for lr in rates) + ".")
 
@@ -125,6 +123,19 @@ def selection_sentence(res: Results) -> str:
             f"{acc(b.val_acc)}{lead}.")
 
 
+def errors_sentence(fp: int, fn: int, first: str, second: str) -> str:
+    """How the test errors fall on the two classes: ``fp`` images of the first
+    class taken for the second, ``fn`` the reverse; about evenly when neither
+    count exceeds the other by more than a quarter."""
+    if fp + fn == 0:
+        return "It makes no error."
+    if max(fp, fn) <= 1.25 * min(fp, fn):
+        return (f"The errors fall about evenly on the two classes ({count(fp)} "
+                f"against {count(fn)}), so the model favours neither.")
+    worse, other = (first, second) if fp > fn else (second, first)
+    return f"Most of its errors are {worse} images taken for {other}."
+
+
 def test_sentence(res: Results) -> str:
     """The selected model's test accuracy and its confusion matrix, in words."""
     b = res.best
@@ -132,17 +143,12 @@ def test_sentence(res: Results) -> str:
         return ""
     (tn, fp), (fn, tp) = b.confusion
     first, second = res.data.class_names
-    errors = fp + fn
-    even = ("The errors fall about evenly on the two classes." if errors and
-            max(fp, fn) <= 1.25 * min(fp, fn) else
-            f"Most of its errors are {first} images taken for {second}." if fp > fn
-            else f"Most of its errors are {second} images taken for {first}."
-            if errors else "It makes no error.")
     return (f"On the {count(tn + fp + fn + tp)} test images, seen once, it reaches "
-            f"{acc(b.test_acc)} (against {acc(b.val_acc)} on validation): of the {count(tn + fp)} {first} images it "
+            f"{acc(b.test_acc)} (against {acc(b.val_acc)} on validation): of the "
+            f"{count(tn + fp)} {first} images it "
             f"classifies {count(tn)} correctly and {count(fp)} as {second}, of the "
             f"{count(fn + tp)} {second} images {count(tp)} correctly and "
-            f"{count(fn)} as {first}. {even}")
+            f"{count(fn)} as {first}. {errors_sentence(fp, fn, first, second)}")
 
 
 # ------------------------------------------------------------------ (g)
@@ -170,21 +176,26 @@ def _change(res: Results, k: int, factor: str) -> str:
 
 def why_sentence(res: Results) -> str:
     """How the selected setting compares with every setting that differs from
-    it in one factor only: their validation accuracies, highest first."""
+    it in one factor only (their validation accuracies, highest first), and
+    whether its lead over the runner-up exceeds twice the standard error of a
+    validation accuracy (:func:`lead_clause`)."""
     if res.best is None:
         return ""
     i = res.best.index
     near = _neighbours(res, i)
+    lead = lead_clause(res)
     if not near:
-        return (f"No other setting differs from {model_name(i)} in one factor "
-                "only, so the table cannot say which of its choices made it win.")
+        head = (f"No other setting differs from {model_name(i)} in one factor "
+                "only, so the table cannot say which of its choices made it win")
+        return head + (f"; {lead}." if lead else ".")
     s = res.settings
     each = ", ".join(f"{model_name(k)} {_change(res, k, f)} {acc(s[k].val_acc)}"
                      for k, f in sorted(near, key=lambda n: -s[n[0]].val_acc))
     lower = all(s[k].val_acc < s[i].val_acc for k, _ in near)
     return (f"Every setting that differs from {model_name(i)} in one factor only "
             f"scores {'lower' if lower else 'no higher'} on the validation split "
-            f"({each}).")
+            f"({each})" + (f"; but {lead}." if lead.endswith("could be chance")
+                           else f"; {lead}." if lead else "."))
 
 
 def validation_se(res: Results) -> float:
@@ -199,22 +210,21 @@ def validation_se(res: Results) -> float:
     return standard_error(p, res.data.n_val)
 
 
-def lead_sentence(res: Results) -> str:
+def lead_clause(res: Results) -> str:
     """Whether the winner's lead over the runner-up exceeds twice the standard
-    error of a validation accuracy (:func:`validation_se`)."""
+    error of a validation accuracy (:func:`validation_se`): 'its lead over
+    Model 3, 1.30 points, is within twice ...' ("" with one setting)."""
     top = ranked(res)
     if len(top) < 2:
         return ""
     s = res.settings
     lead, se = s[top[0]].val_acc - s[top[1]].val_acc, validation_se(res)
-    verdict = ("more than twice" if lead > 2 * se else "within twice")
-    judged = ("so it is unlikely to be chance" if lead > 2 * se else
-              "so it could be chance: this validation split cannot tell the two "
-              "apart")
-    return (f"The lead of {model_name(top[0])} over {model_name(top[1])}, "
-            f"{pts(lead)} points, is {verdict} "
-            f"the standard error of a validation accuracy on these "
-            f"{count(res.data.n_val)} images ({pts(se)} points), {judged}.")
+    beyond = lead > 2 * se
+    verdict = "it is unlikely to be chance" if beyond else "it could be chance"
+    return (f"its lead over {model_name(top[1])}, {pts(lead)} points, is "
+            f"{'more than' if beyond else 'within'} twice the standard error of a "
+            f"validation accuracy on these {count(res.data.n_val)} images "
+            f"({pts(se)} points), so {verdict}")
 
 
 def _moves_of(res: Results, found) -> str:
@@ -266,12 +276,32 @@ def overfit_sentence(res: Results) -> str:
     narrower = max(gaps[i] for i in with_m) < min(gaps[i] for i in without)
     verb = ("widened" if wider else "narrowed" if narrower else
             "did not move one way")
-    yet = (": the momentum models fit their training data more closely, yet the "
-           "selected one is among them" if wider and res.best is not None
+    yet = (": the momentum models fit their training data more closely, and the "
+           "selected model is one of them" if wider and res.best is not None
            and res.best.index in with_m else "")
     return (f"Momentum {verb} the gap between training and validation accuracy: "
             f"{listed(with_m)} points with it ({models(with_m)}) against "
             f"{listed(without)} without ({models(without)}){yet}.")
+
+
+def loss_accuracy_sentence(res: Results) -> str:
+    """A pair that differs in weight decay alone where the model with the
+    higher training accuracy ends with the higher final loss, and the likely
+    reason ("" when loss and accuracy agree in every such pair)."""
+    s = res.settings
+    for i, j, _ in effects(res, "weight_decay"):
+        if (s[j].train_acc - s[i].train_acc) * (s[j].final_loss - s[i].final_loss) > 0:
+            hi, lo = (j, i) if s[j].train_acc > s[i].train_acc else (i, j)
+            decayed = hi if s[hi].weight_decay > s[lo].weight_decay else lo
+            return (f"{model_name(hi)} classifies more training images correctly "
+                    f"than {model_name(lo)} ({acc(s[hi].train_acc)} against "
+                    f"{acc(s[lo].train_acc)}) yet ends with the higher final loss "
+                    f"({loss(s[hi].final_loss)} against {loss(s[lo].final_loss)}): "
+                    "the cross-entropy also penalizes right answers given without "
+                    "confidence, and weight decay, which keeps "
+                    f"{model_name(decayed)}'s weights smaller, likely makes its "
+                    "predictions less confident.")
+    return ""
 
 
 def rises(losses: list[float]) -> list[int]:
@@ -281,9 +311,10 @@ def rises(losses: list[float]) -> list[int]:
             if math.isfinite(losses[e - 1]) and losses[e - 1] > losses[e - 2]]
 
 
-def stability_sentence(res: Results) -> str:
-    """Which training losses rose again (an unstable training) and the
-    effective step lr / (1 - momentum) of those settings against the others'."""
+def stability_sentence(res: Results, figure: str = "") -> str:
+    """Which training losses rose again (a sign of unstable training) and the
+    effective step lr / (1 - momentum) of those settings against the others';
+    ``figure``, a cross-reference to the loss curves, cited if given."""
     s = res.settings
     ok = [i for i, r in enumerate(s) if not r.diverged]
     if not ok:
@@ -309,9 +340,9 @@ def stability_sentence(res: Results) -> str:
         f"{v:.3g} for {models([i for i in ok if i not in risen and steps[i] == v])}"
         for v in rest) if rest else "")
     whose = "its" if len(risen) == 1 else "their"
-    return (f"The training loss rose again in {which}, an unstable training: "
+    return (f"The training loss rose again in {which}, a sign of unstable training: "
             f"{whose} effective step $\\eta/(1-\\mu)$, {own_words}, is "
-            f"{judge}{others}.")
+            f"{judge}{others}" + (f" ({figure})." if figure else "."))
 
 
 def _moves(gaps: list[tuple[float, float]]) -> str:
@@ -344,9 +375,13 @@ def gap_sentence(res: Results) -> str:
             f"{'s' if len(narrowed) > 1 else ''} ({_moves(narrowed)}) and "
             f"widened it in {other} ({_moves(widened)})")
     lam = max(s[j].weight_decay for _, j, _ in found)
+    lr = max(s[j].lr for _, j, _ in found)
+    steps = res.config.epochs * math.ceil(res.data.n_train / res.config.batch_size)
+    shrink = (1 - lr * lam) ** steps
     largest = max(abs(b - a) for a, b in gaps)
-    reason = (f"at $\\lambda$ = {lam:g} and {res.config.epochs} epochs the penalty is "
-              "too weak to show (no gap moved by a point)"
+    reason = (f"the penalty is weak here: over the {count(steps)} steps, the decay "
+              f"alone would shrink a weight only to $(1-\\eta\\lambda)^{{{steps}}} "
+              f"\\approx$ {shrink:.2f} of its size"
               if largest < 0.01 else
               f"at $\\lambda$ = {lam:g} the penalty also slowed the fit of the "
               "training data, not only the overfitting")
@@ -377,15 +412,16 @@ def reference_sentence(res: Results) -> str:
             f"percents){loss_words}, likely because {' and '.join(reasons)}.")
 
 
-def g_sentences(res: Results) -> list[str]:
+def g_sentences(res: Results, figure: str = "") -> list[str]:
     """Answer (g): why the selected setting wins and whether its lead is real,
     what momentum and weight decay did, how momentum moved the gap between
     training and validation accuracy, the unstable training and its step,
     where the results depart from the expected, and from the course's
     published output; the empty ones left out (eight at most)."""
-    found = [why_sentence(res), lead_sentence(res), factor_sentence(res, "momentum"),
+    found = [why_sentence(res), factor_sentence(res, "momentum"),
              factor_sentence(res, "weight_decay"), overfit_sentence(res),
-             stability_sentence(res), gap_sentence(res), reference_sentence(res)]
+             loss_accuracy_sentence(res), stability_sentence(res, figure),
+             gap_sentence(res), reference_sentence(res)]
     return [f for f in found if f]
 
 
@@ -395,9 +431,11 @@ def task_words(res: Results) -> str:
     return f"{a} from {b} in CIFAR-10 images of {size(res.config.image_size)} pixels"
 
 
-def g_markdown(res: Results) -> str:
-    """Answer (g) as a Markdown list, one sentence (or two) an item."""
-    return "\n".join(f"- {s}" for s in g_sentences(res)) + "\n"
+def g_markdown(res: Results, figure: str = "") -> str:
+    """Answer (g) as a Markdown list, one sentence an item; ``figure`` (a
+    cross-reference such as "@fig-losses") is cited where the unstable
+    training is."""
+    return "\n".join(f"- {s}" for s in g_sentences(res, figure)) + "\n"
 
 
 # ------------------------------------------------------------------ (f)'s table

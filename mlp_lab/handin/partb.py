@@ -66,9 +66,9 @@ MODEL = "print(MyMLP(SIZES))"
 
 TRAIN_BOTH = """
 def train_both(setting):
-    \"\"\"Two models from the same initial weights, trained on setting (learning
-    rate, momentum, weight decay): one with torch.optim.SGD, one with
-    train_manual_update. Their losses per epoch and the trained models.\"\"\"
+    \"\"\"Train two models from the same initial weights on setting (learning
+    rate, momentum, weight decay), one with torch.optim.SGD and one with
+    train_manual_update; return each one's losses per epoch and the model.\"\"\"
     lr, momentum, weight_decay = setting
     torch.manual_seed(SEED)
     sgd_model = MyMLP(SIZES)
@@ -319,9 +319,9 @@ batches) and the accuracy on the training and validation splits of the
         code(lib, "trainers.accuracy", "figures.plot_losses"),
         glue(TABLE.replace("{trained}", f"{', '.join(trained)}: trained in tasks 5 "
                            "to 7" if trained else "none was trained before")),
-        md("For the comments below, each setting's gap between training and "
-           "validation accuracy, its effective step along a steady gradient, "
-           "lr / (1 - momentum), and the epochs whose loss rose."),
+        md("The numbers the comments below rest on: each setting's gap between "
+           "training and validation accuracy, its effective step along a steady "
+           "gradient, lr / (1 - momentum), and the epochs whose loss rose."),
         glue(READING),
         analysis_cell("effects"),
         md("## Task 9: model selection\n\nThe setting of highest validation "
@@ -357,10 +357,9 @@ def analyses(nb: nbformat.NotebookNode, record: Results) -> None:
         "effects": "**Comments on the results.**\n\n" + _items(
             [A.factor_sentence(record, "momentum"),
              A.factor_sentence(record, "weight_decay"), A.overfit_sentence(record),
-             A.stability_sentence(record), A.gap_sentence(record),
-             A.reference_sentence(record)]),
-        "selection": _items([A.diverged_sentence(record), A.why_sentence(record),
-                             A.lead_sentence(record)]),
+             A.loss_accuracy_sentence(record), A.stability_sentence(record),
+             A.gap_sentence(record), A.reference_sentence(record)]),
+        "selection": _items([A.diverged_sentence(record), A.why_sentence(record)]),
         "test": A.test_sentence(record) or "No model was selected or tested."}
     for cell in nb.cells:
         if ANALYSIS in cell.metadata:
