@@ -143,8 +143,8 @@ def test_a_higher_accuracy_with_a_higher_loss_is_explained():
         "Model 4 classifies more training images correctly than Model 3 (97.68% "
         "against 96.54%) yet ends with the higher final loss (0.08406 against "
         "0.05835): the cross-entropy also penalizes right answers given without "
-        "confidence, and weight decay, which keeps Model 4's weights smaller, "
-        "likely makes its predictions less confident.")
+        "confidence, and weight decay, which keeps the weights of Model 4 "
+        "smaller, likely makes its predictions less confident.")
     agree = four(losses=[(0.7, 0.3)] * 2 + [(0.7, 0.09), (0.7, 0.08)])
     for r, train in zip(agree.settings, (0.8966, 0.8937, 0.9654, 0.9768)):
         r.train_acc = train

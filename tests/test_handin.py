@@ -504,6 +504,11 @@ def test_the_written_analyses_are_the_reports_sentences(handin):
     for sentence in answers.g_sentences(rec) + [answers.test_sentence(rec)]:
         assert sentence in text, sentence
     assert "written once the results exist" not in text
+    # the second build reuses the executed notebook and writes the analyses anew
+    again = "\n".join(c.source for c in
+                      handin["second"]["nbs"]["gradient_descent.ipynb"].cells
+                      if c.cell_type == "markdown")
+    assert again == text
 
 
 def test_no_output_shows_the_machines_data_folder(handin):

@@ -298,9 +298,9 @@ def loss_accuracy_sentence(res: Results) -> str:
                     f"{acc(s[lo].train_acc)}) yet ends with the higher final loss "
                     f"({loss(s[hi].final_loss)} against {loss(s[lo].final_loss)}): "
                     "the cross-entropy also penalizes right answers given without "
-                    "confidence, and weight decay, which keeps "
-                    f"{model_name(decayed)}'s weights smaller, likely makes its "
-                    "predictions less confident.")
+                    "confidence, and weight decay, which keeps the weights of "
+                    f"{model_name(decayed)} smaller, likely makes its predictions "
+                    "less confident.")
     return ""
 
 

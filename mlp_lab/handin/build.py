@@ -184,7 +184,9 @@ def executed_notebooks(cfg: Config, built: dict, out: Path, env: dict,
     kept = {name: _kept(key, name) for name in built}
     if record is not None and all(p.is_file() for p in kept.values()):
         log("reused the executed notebooks: nothing they depend on changed")
-        return {n: nbformat.read(p, as_version=4) for n, p in kept.items()}, record
+        done = {n: nbformat.read(p, as_version=4) for n, p in kept.items()}
+        partb.analyses(done["gradient_descent.ipynb"], record)  # today's words
+        return done, record
     from ..data import load_data
 
     a, b = (copy.deepcopy(built[n]) for n in NOTEBOOKS)
@@ -197,13 +199,13 @@ def executed_notebooks(cfg: Config, built: dict, out: Path, env: dict,
         log(f"executed gradient_descent.ipynb in {seconds:.0f} s")
         log(f"executed backpropagation.ipynb in {part_a.result()[0]:.0f} s")
         record = record_from_notebook(cfg, handoff, data.result())
-    partb.analyses(b, record)
     # the course's verdicts, when its file stood beside Part A (none else)
     course.save(course_verdicts(a) if (out / parta.HARNESS).is_file() else
                 dict.fromkeys(course.MODES, course.ABSENT))
     done = {"backpropagation.ipynb": a, "gradient_descent.ipynb": b}
-    for name, nb in done.items():
-        cache.save_text(kept[name], nbformat.writes(nb))
+    for name, nb in done.items():  # kept before the analyses: they are words,
+        cache.save_text(kept[name], nbformat.writes(nb))  # written anew each time
+    partb.analyses(b, record)
     return done, record
 
 
