@@ -63,6 +63,6 @@ def prepare(train_set, test_set, classes, train_fraction, seed):
 
 
 def batches(x, y, batch_size):
-    """The mini-batches of (x, y) in order (no shuffling), made once, so that
-    every epoch and both trainers see the same batches."""
+    """The mini-batches of (x, y) in order, as a DataLoader without shuffling
+    gives them, kept in a list."""
     return list(DataLoader(TensorDataset(x, y), batch_size=batch_size))

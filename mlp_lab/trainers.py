@@ -39,8 +39,8 @@ def sgd_step(params, buffers, lr, momentum, weight_decay):
     """One SGD step of every parameter, in place; buffers holds each
     parameter's momentum buffer (None before the first step)."""
     for i, p in enumerate(params):
-        # add(x, alpha=a), as torch.optim.SGD's own code adds a * x: written
-        # g + weight_decay * p and p - lr * g, the last bits can differ
+        # g + weight_decay * p and p - lr * g, written as torch.optim.SGD
+        # computes them (add with alpha), so that both round alike
         g = p.grad
         if weight_decay:
             g = g.add(p, alpha=weight_decay)

@@ -276,9 +276,8 @@ def overfit_sentence(res: Results) -> str:
     narrower = max(gaps[i] for i in with_m) < min(gaps[i] for i in without)
     verb = ("widened" if wider else "narrowed" if narrower else
             "did not move one way")
-    yet = (": the momentum models fit their training data more closely, and the "
-           "selected model is one of them" if wider and res.best is not None
-           and res.best.index in with_m else "")
+    yet = (": the momentum models fit their training data more closely"
+           if wider else "")
     return (f"Momentum {verb} the gap between training and validation accuracy: "
             f"{listed(with_m)} points with it ({models(with_m)}) against "
             f"{listed(without)} without ({models(without)}){yet}.")

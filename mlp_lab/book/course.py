@@ -55,8 +55,8 @@ def sentence(verdicts: dict[str, str]) -> str:
         return ""
     if set(verdicts.values()) == {ABSENT}:
         return ("The course's own test of backpropagation (its `main_test`) was "
-                "not run: its file, `tests_backpropagation.py`, was not beside "
-                "Part A when the hand-in was built.")
+                "not run here: its file, `tests_backpropagation.py`, was not "
+                "beside Part A.")
     words = {"toy": "on the toy network", "mnist": "on MNIST"}
     said = {}
     for mode in MODES:

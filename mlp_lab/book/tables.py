@@ -111,6 +111,7 @@ def environment_table(res: Results, quarto: str, config_file: str) -> pd.DataFra
 
 BENCH_ROWS = {  # key in the bench JSON -> row name
     "reference_s": "course-style pipeline, end to end (s)",
+    "cli_run_s": "`python -m mlp_lab run`, a new process, results cache cold (s)",
     "mlp_lab_s": "mlp_lab, end to end, data cached (s)",
     "mlp_lab_workers1_s": "mlp_lab with `--workers 1`, end to end (s)",
     "workers": "default workers (processes)",
@@ -125,6 +126,8 @@ BENCH_ROWS = {  # key in the bench JSON -> row name
     "data_cold_s": "data preparation from images (s)",
     "data_cached_s": "data preparation from the cache (s)",
     "peak_rss_mb": "peak memory (MB)",
+    "handin_default_s": "`make handin`, default config, caches cold (s)",
+    "handin_airplane-bird-32_s": "`make handin`, 2023 edition, caches cold (s)",
 }
 
 

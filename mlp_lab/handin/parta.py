@@ -24,7 +24,7 @@ COURSE_TAG = "course-test"  # the metadata tag of the course's two test cells
 SETUP = IMPORTS + """
 
 torch.set_default_dtype(torch.double)  # float64: rounding errors near 1e-16
-torch.set_num_threads(1)  # sums in one fixed order: the same digits every run"""
+torch.set_num_threads(1)  # one thread, so that reruns reproduce these digits exactly"""
 
 EQUATIONS = r"""## Backpropagation
 

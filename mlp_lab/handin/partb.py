@@ -28,13 +28,14 @@ from .pull import Library
 SETUP = IMPORTS + """
 
 torch.set_default_dtype(torch.double)  # both trainers in float64
-torch.set_num_threads(1)  # sums in one fixed order: the same digits every run
+torch.set_num_threads(1)  # one thread, so that reruns reproduce these numbers exactly
 print("PyTorch", torch.__version__, "torchvision", torchvision.__version__)"""
 
 CONSTANTS = """
 CLASSES = {classes}  # CIFAR-10's names: labels 0 and 1
 SIZES = {sizes}  # layer widths: 3 x {size} x {size} inputs, 2 outputs
 N_EPOCHS, BATCH_SIZE, SEED = {epochs}, {batch}, {seed}
+TRAIN_FRACTION, SPLIT_SEED = {fraction}, {split_seed}  # training / validation split
 SETTINGS = [  # (learning rate, momentum, weight decay) of Models 1, 2, ...
 {settings}]"""
 
@@ -44,7 +45,7 @@ to_tensor = {transform}
 train_set = {dataset}
 test_set = {test_dataset}{limit}
 images, labels, mean, std = prepare(train_set, test_set, CLASSES,
-                                    train_fraction={fraction}, seed={split_seed})
+                                    TRAIN_FRACTION, SPLIT_SEED)
 for split in images:
     counts = torch.bincount(labels[split]).tolist()
     print(f"{{split:>5}}: {{sum(counts):5d}} images, {{counts[0]}} {{CLASSES[0]}} and "
@@ -209,8 +210,7 @@ def data_cell(cfg: Config) -> str:
              f"\ntrain_set = FirstPerClass(train_set, {n})  # a draft: {n} per class"
              f"\ntest_set = FirstPerClass(test_set, {n})")
     return DATA.format(comment=comment, transform=transform, dataset=sets[0],
-                       test_dataset=sets[1], limit=limit, fraction=cfg.train_fraction,
-                       split_seed=cfg.split_seed)
+                       test_dataset=sets[1], limit=limit)
 
 
 def labelled(cfg: Config) -> str:
@@ -230,6 +230,7 @@ def constants_cell(cfg: Config) -> str:
     return CONSTANTS.format(classes=list(cfg.classes),
                             sizes=list(cfg.sizes), size=cfg.image_size,
                             epochs=cfg.epochs, batch=cfg.batch_size, seed=cfg.seed,
+                            fraction=cfg.train_fraction, split_seed=cfg.split_seed,
                             settings=rows)
 
 
