@@ -56,22 +56,26 @@ def check_gradients(model, x, y, h=1e-5, entries=20):
 
 
 def gradient_checks(cases, seed=0):
-    """check_gradients on a new MyNet(n_l) and a random batch for each
-    (n_l, batch) in cases, after torch.manual_seed(seed)."""
+    """check_gradients on a new MyNet(n_l) and a random batch of targets of
+    width n_y (1: one value per sample, broadcast over the outputs) for each
+    (n_l, batch, n_y) in cases, after torch.manual_seed(seed)."""
     torch.manual_seed(seed)
     rows = []
-    for n_l, batch in cases:
-        x, y = torch.randn(batch, n_l[0]), torch.rand(batch, n_l[-1])
+    for n_l, batch, n_y in cases:
+        x, y = torch.randn(batch, n_l[0]), torch.rand(batch, n_y)
         rows.append((n_l, batch, *check_gradients(MyNet(n_l), x, y)))
     return rows
 
 
 # ---------------------------------------------------------------- around the core
 
-def part_a_cases(sizes: tuple[int, ...]) -> list[tuple[list[int], int]]:
-    """The checks Part A runs: the course's toy network on one sample and on
-    a batch of 10, and Part B's network (``sizes``) on a batch of 32."""
-    return [([2, 3, 2], 1), ([2, 3, 2], 10), (list(sizes), 32)]
+def part_a_cases(sizes: tuple[int, ...]) -> list[tuple[list[int], int, int]]:
+    """The checks Part A runs, (network, batch, target width): the course's
+    toy network on one sample and on a batch of 10; its MNIST network on 5
+    samples with one target each, broadcast over the 10 outputs as its test
+    does; and a network of Part B's layer widths (``sizes``) on 32."""
+    return [([2, 3, 2], 1, 2), ([2, 3, 2], 10, 2), ([576, 16, 10], 5, 1),
+            (list(sizes), 32, sizes[-1])]
 
 
 def check_table(sizes: tuple[int, ...]) -> pd.DataFrame:

@@ -486,6 +486,10 @@ def test_a_figure_or_table_never_referred_to_is_reported():
     quiet = _nb(QMD.replace("@tbl-b", "the table"))
     assert bookcheck.check_references({"a.qmd": quiet}) == [
         "a.qmd: tbl-b is never referred to in the text"]
+    # a reference an output: asis cell prints, written in its source, counts
+    printed = _nb(QMD.replace("@tbl-b", "the table") + '\n```{python}\n'
+                  '#| output: asis\nprint(sentences(table="@tbl-b"))\n```\n')
+    assert bookcheck.check_references({"a.qmd": printed}) == []
 
 
 def test_labels_come_from_attributes_and_cell_options():

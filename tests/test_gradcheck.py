@@ -105,13 +105,28 @@ def test_the_step_checks_see_a_missing_gradient_and_a_detached_parameter(monkeyp
     assert gradcheck.check_step(model)[1] is False
 
 
+def test_the_mnist_case_broadcasts_one_target_over_the_outputs(monkeypatch):
+    """The (B, 1) target of the course's MNIST test: a backpropagation that
+    ignores the broadcast (here: the target taken for output 0 only) fails."""
+    torch.manual_seed(0)
+    model, x = MyNet([6, 4, 3]).to(DT), torch.randn(5, 6, dtype=DT)
+    y = torch.rand(5, 1, dtype=DT)
+    assert max(check_gradients(model, x, y)) < 1e-6
+
+    def first_output_only(model, y_true, y_pred):
+        padded = torch.cat([y_true, y_pred[:, 1:]], dim=1)  # wrong: no broadcast
+        backpropagation(model, padded, y_pred)
+    monkeypatch.setattr(gradcheck, "backpropagation", first_output_only)
+    assert min(check_gradients(model, x, y)) > 1e-3
+
+
 def test_the_report_table_is_what_part_a_prints():
     """check_table runs Part A's cases the way its notebook does (float64 as
     the default dtype, one thread, the seed set once): the same rows, bit for
     bit, as gradient_checks called in that state."""
     table = gradcheck.check_table((12, 6, 2))
-    assert list(table["network"]) == ["2-3-2", "2-3-2", "12-6-2"]
-    assert list(table["batch"]) == [1, 10, 32]
+    assert list(table["network"]) == ["2-3-2", "2-3-2", "576-16-10", "12-6-2"]
+    assert list(table["batch"]) == [1, 10, 5, 32]
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

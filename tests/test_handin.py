@@ -387,7 +387,7 @@ def test_part_a_prints_the_check_table_the_report_shows(handin):
     table = gradcheck.check_table(load_config(SMALL).sizes)
     assert printed == [(n, b, float(f"{a:.1e}"), float(f"{f:.1e}")) for n, b, a, f
                        in table.itertuples(index=False)]
-    assert [n for n, *_ in printed] == ["2-3-2", "2-3-2", "768-128-32-2"]
+    assert [n for n, *_ in printed] == ["2-3-2", "2-3-2", "576-16-10", "768-128-32-2"]
 
 
 def _run_part_a(folder: Path, env: dict, cfg: Config) -> nbformat.NotebookNode:

@@ -281,6 +281,10 @@ def check_references(chapters: dict[str, nbformat.NotebookNode]) -> list[str]:
                 refs += [(ref, name) for ref in references(cell.source)]
             elif cell.cell_type == "code":
                 problems += _code_cell_labels(cell.source, name, define)
+                if cell_options(cell.source).get("output") == "asis":
+                    # Markdown the cell prints: a reference written in its
+                    # source, such as figure="@fig-losses", is cited there
+                    refs += [(ref, name) for ref in references(cell.source)]
     problems += [f"{name}: @{ref} does not resolve to any label in the book"
                  for ref, name in refs if ref not in defined]
     cited = {ref for ref, _ in refs}

@@ -46,7 +46,8 @@ These are the course's column equations $W^\top \delta$ and $\delta\, a^\top$
 with each sample as a row."""
 
 CHECKS = """
-cases = {cases}
+cases = [  # (layer widths, batch size, target width: 1 is broadcast)
+{cases}]
 print("network          batch   vs autograd   vs finite differences")
 for n_l, batch, vs_autograd, vs_fd in gradient_checks(cases):
     print(f"{{'-'.join(map(str, n_l)):<16}} {{batch:5d}} {{vs_autograd:13.1e}} "
@@ -100,14 +101,16 @@ The course's class: `fc[str(l)]` is layer $l$'s `nn.Linear`, `f[l]` and
         md(rf"""## Checking the gradients
 
 Our own check, before the course's tests: on the course's toy network (one
-sample, then 10) and on a `MyNet` with Part B's layer widths
-({'-'.join(map(str, cfg.sizes))}, 32 samples), the gradients are compared
+sample, then 10), on its MNIST network with one target per sample (5
+samples), broadcast over the 10 outputs as its test does, and on a `MyNet`
+with Part B's layer widths ({'-'.join(map(str, cfg.sizes))}, 32 samples),
+the gradients are compared
 with autograd's, and with central differences on {CHECK_ENTRIES} random
 entries of each parameter, by the relative error
 $\max|a - b| / (\max|a| + \max|b|)$: near $10^{{-16}}$ is float64's
 rounding, a wrong gradient gives about 1."""),
         code(lib, "gradcheck.gradient_checks"),
-        glue(CHECKS.format(cases=cases)),
+        glue(CHECKS.format(cases="".join(f"    {c!r},\n" for c in cases))),
         md(f"""## The course's tests
 
 `main_test` from the course's `{HARNESS}`: the toy network, then MNIST digits,

@@ -32,7 +32,7 @@ torch.set_num_threads(1)  # one thread, so that reruns reproduce these numbers e
 print("PyTorch", torch.__version__, "torchvision", torchvision.__version__)"""
 
 CONSTANTS = """
-CLASSES = {classes}  # CIFAR-10's names: labels 0 and 1
+CLASSES = {classes}  # CIFAR-10's class names, labels 0 and 1 here
 SIZES = {sizes}  # layer widths: 3 x {size} x {size} inputs, 2 outputs
 N_EPOCHS, BATCH_SIZE, SEED = {epochs}, {batch}, {seed}
 TRAIN_FRACTION, SPLIT_SEED = {fraction}, {split_seed}  # training / validation split
@@ -145,7 +145,9 @@ for number, (lr, momentum, weight_decay) in enumerate(SETTINGS, 1):
 SELECT = """
 best = max(val_acc, key=val_acc.get)
 p, n = val_acc[best], len(labels["val"])
-print(f"Selected: Model {best} {SETTINGS[best - 1]}, validation accuracy {p:.2%}")
+second = max((acc for m, acc in val_acc.items() if m != best), default=p)
+print(f"Selected: Model {best} {SETTINGS[best - 1]}, validation accuracy {p:.2%}, "
+      f"{100 * (p - second):.2f} points above the next best")
 print(f"standard error of an accuracy on {n} images: "
       f"{100 * (p * (1 - p) / n) ** 0.5:.2f} points")"""
 
