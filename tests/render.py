@@ -159,8 +159,12 @@ def without_listings(text: str, names: list[str]) -> str:
 
     code = {" ".join(line.split()) for n in names
             for line in source_text(n).splitlines() if line.strip()}
-    return "\n".join(line for line in text.splitlines()
-                     if " ".join(line.split()) not in code)
+
+    def listed(line: str) -> bool:  # a code line, or the start of a wrapped one
+        words = " ".join(line.split())
+        return words in code or (len(words) > 20 and any(c.startswith(words)
+                                                         for c in code))
+    return "\n".join(line for line in text.splitlines() if not listed(line))
 
 
 def layout_problems(pdf: Path, text_width: float, header_lines: int | None = None,

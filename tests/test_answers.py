@@ -42,7 +42,7 @@ def test_the_selection_names_the_winner_its_margin_and_the_diverged():
     assert said.startswith("Model 2 (learning rate 10, momentum 0, weight decay 0) "
                            "diverged (its training loss became NaN in epoch 2 of 3)")
     assert "We selected the setting of highest validation accuracy, Model 1" in said
-    assert ": 90.00%, 3.00 points above Model 3." in said
+    assert ": 90.00%, 3.00 percentage points above Model 3." in said
     assert "of the 100 car images it classifies 90 correctly and ten as cat" in said
     nothing = results([diverged(), diverged(lr=20.0)])
     assert "No model was selected or tested." in A.f_sentences(nothing)
@@ -74,7 +74,7 @@ def test_the_winner_is_explained_by_its_neighbours_and_its_lead():
     assert said == ("Every setting that differs from Model 4 in one factor only "
                     "scores lower on the validation split (Model 3 without weight "
                     "decay 90.50%, Model 2 without momentum 88.30%); but its lead "
-                    "over Model 3, 1.30 points, is within twice the standard error "
+                    "over Model 3, 1.30 percentage points, is within twice the standard error "
                     "of a validation accuracy on these 100 images (2 \u00d7 2.74 points), so "
                     "it could be chance.")
     tied = A.why_sentence(four(val=(0.88, 0.883, 0.918, 0.918)))
@@ -91,7 +91,7 @@ def test_the_lead_is_weighed_by_the_standard_error_of_an_accuracy():
     apart = results([setting(val_acc=0.95, val_correct=correct(n, 95)),
                      setting(momentum=0.9, val_acc=0.6, val_correct=correct(n, 60, 40))])
     assert A.lead_clause(apart) == (
-        "its lead over Model 2, 35.00 points, is more than twice the standard "
+        "its lead over Model 2, 35.00 percentage points, is more than twice the standard "
         "error of a validation accuracy on these 100 images (2 \u00d7 2.18 points), so it "
         "is unlikely to be chance")
     assert A.lead_clause(results([setting()])) == ""
@@ -99,19 +99,23 @@ def test_the_lead_is_weighed_by_the_standard_error_of_an_accuracy():
 
 def test_a_factor_is_read_in_the_pairs_that_isolate_it():
     both_up = A.factor_sentence(four(), "momentum")
-    assert both_up == (
-        "Momentum raised the validation accuracy in both pairs of settings that "
-        "differ only in momentum: from 88.00% to 90.50% (Model 1 to Model 3, "
-        "within the noise) and from 88.30% to 91.80% (Model 2 to Model 4, within "
-        "the noise).")  # 100 images: twice the standard error is 5.5 points
-    mixed = A.factor_sentence(four(val=(0.88, 0.87, 0.905, 0.918)), "weight_decay")
+    assert both_up == (  # 100 images: twice the standard error is 5.5 points
+        "Momentum moved the validation accuracy only within the noise in both "
+        "pairs of settings that differ only in momentum: from 88.00% to 90.50% "
+        "(Model 1 to Model 3) and from 88.30% to 91.80% (Model 2 to Model 4).")
+    up = A.factor_sentence(four(val=(0.80, 0.883, 0.905, 0.918)), "momentum")
+    assert up.startswith("Momentum raised the validation accuracy in both pairs")
+    assert "(Model 2 to Model 4, within the noise)." in up  # only the small one
+    small = A.factor_sentence(four(val=(0.88, 0.87, 0.905, 0.918)), "weight_decay")
+    assert small.startswith("Weight decay moved the validation accuracy only within "
+                            "the noise in both pairs")
+    mixed = A.factor_sentence(four(val=(0.88, 0.80, 0.805, 0.918)), "weight_decay")
     assert mixed.startswith("Weight decay had no consistent effect on the "
-                            "validation accuracy")
-    assert "it went from 88.00% to 87.00% (Model 1 to Model 2, within the noise) and" \
-        in mixed
+                            "validation accuracy")  # -8 and +11.3 points: both real
+    assert "it went from 88.00% to 80.00% (Model 1 to Model 2) and" in mixed
     clear = A.factor_sentence(four(val=(0.80, 0.81, 0.905, 0.918)), "momentum")
     assert "from 80.00% to 90.50% (Model 1 to Model 3) and" in clear  # 10.5 > 5.5
-    down = A.factor_sentence(four(val=(0.88, 0.87, 0.905, 0.9)), "weight_decay")
+    down = A.factor_sentence(four(val=(0.88, 0.80, 0.905, 0.82)), "weight_decay")
     assert down.startswith("Weight decay lowered the validation accuracy in both")
     same = A.factor_sentence(four(val=(0.88, 0.88, 0.9, 0.9)), "weight_decay")
     assert same.startswith("Weight decay left unchanged the validation accuracy")
@@ -126,7 +130,7 @@ def test_momentum_and_the_gap_between_training_and_validation():
         s.train_acc = train
     assert A.overfit_sentence(wide) == (
         "Momentum widened the gap between training and validation accuracy: 6.04 "
-        "and 5.88 points with it (Models 3 and 4) against 1.66 and 1.07 without "
+        "and 5.88 percentage points with it (Models 3 and 4) against 1.66 and 1.07 without "
         "(Models 1 and 2): the momentum models fit their training data more "
         "closely.")
     mixed = four()
@@ -199,7 +203,7 @@ def test_weight_decay_against_the_theory():
     widened = results([setting(train_acc=0.9, val_acc=0.89),
                        setting(weight_decay=0.01, train_acc=0.99, val_acc=0.88)])
     said = A.gap_sentence(widened)
-    assert "here it widened the gap (from 1.00 to 11.00 points)" in said
+    assert "here it widened the gap (from 1.00 to 11.00 percentage points)" in said
     assert said.endswith("beyond the noise of the validation split, which these "
                          "runs alone cannot explain.")
     mixed = A.gap_sentence(results([
@@ -207,11 +211,12 @@ def test_weight_decay_against_the_theory():
         setting(weight_decay=0.01, train_acc=0.905, val_acc=0.89),
         setting(momentum=0.9, train_acc=0.96, val_acc=0.90),
         setting(momentum=0.9, weight_decay=0.01, train_acc=0.955, val_acc=0.90)]))
-    assert ("here it narrowed the gap in one pair (from 6.00 to 5.50 points) and "
-            "widened it in the other (from 1.00 to 1.50 points)") in mixed
-    assert mixed.endswith("changes well within twice the standard error of a "
-                          "validation accuracy (3.00 points), so at $\\lambda$ = 0.01 "
-                          "its effect on the gap cannot be seen.")
+    assert ("here it narrowed the gap in one pair (from 6.00 to 5.50 percentage "
+            "points) and widened it in the other (from 1.00 to 1.50 percentage "
+            "points)") in mixed
+    assert mixed.endswith("changes within twice the standard error of a validation "
+                          "accuracy (2 \u00d7 3.00 points), so at $\\lambda = 0.01$ its "
+                          "effect on the gap cannot be seen.")
     assert A.gap_sentence(results([setting(), setting(momentum=0.9)])) == ""
 
 

@@ -115,8 +115,8 @@ def selection_sentence(res: Results) -> str:
         return (gone + " " if gone else "") + "No model was selected or tested."
     top = ranked(res)
     b = res.best
-    lead = (f", {pts(b.val_acc - res.settings[top[1]].val_acc)} points above "
-            f"{model_name(top[1])}" if len(top) > 1 else "")
+    lead = (f", {pts(b.val_acc - res.settings[top[1]].val_acc)} percentage points "
+            f"above {model_name(top[1])}" if len(top) > 1 else "")
     return ((gone + " " if gone else "")
             + f"We selected the setting of highest validation accuracy, "
             f"{model_name(b.index)} ({setting_words(res.settings[b.index])}): "
@@ -221,27 +221,30 @@ def lead_clause(res: Results) -> str:
     lead, se = s[top[0]].val_acc - s[top[1]].val_acc, validation_se(res)
     beyond = lead > 2 * se
     verdict = "it is unlikely to be chance" if beyond else "it could be chance"
-    return (f"its lead over {model_name(top[1])}, {pts(lead)} points, is "
+    return (f"its lead over {model_name(top[1])}, {pts(lead)} percentage points, is "
             f"{'more than' if beyond else 'within'} twice the standard error of a "
             f"validation accuracy on these {count(res.data.n_val)} images "
             f"(2 \u00d7 {pts(se)} points), so {verdict}")
 
 
-def _moves_of(res: Results, found) -> str:
+def _moves_of(res: Results, found, marked: bool = True) -> str:
     """'from 88.80% to 90.50% (Model 1 to Model 3, within the noise) and from
     88.30% to 91.80% (Model 2 to Model 4)': validation accuracies as Part B
-    prints them; a change under twice :func:`validation_se` is noise."""
+    prints them; a change under twice :func:`validation_se` is marked as
+    noise (unless ``marked`` is False)."""
     s, noise = res.settings, 2 * validation_se(res)
     return " and ".join(f"from {acc(s[i].val_acc)} to {acc(s[j].val_acc)} "
                         f"({model_name(i)} to {model_name(j)}"
-                        + (", within the noise)" if abs(d) < noise else ")")
+                        + (", within the noise)" if marked and abs(d) < noise
+                           else ")")
                         for i, j, d in found)
 
 
 def factor_sentence(res: Results, factor: str) -> str:
     """What ``factor`` (momentum or weight decay) did to the validation
-    accuracy in each pair of settings that differ in it alone: raised or
-    lowered it in every pair, or no consistent effect."""
+    accuracy in each pair of settings that differ in it alone: moved it only
+    within the noise in every pair, raised or lowered it in every pair, or
+    no consistent effect."""
     found = effects(res, factor)
     name = FACTOR_WORDS[factor]
     if not found:
@@ -249,6 +252,11 @@ def factor_sentence(res: Results, factor: str) -> str:
     signs = {d > 0 for *_, d in found if d != 0}
     where = ("the one pair" if len(found) == 1 else "both pairs" if len(found) == 2
              else f"all {count(len(found))} pairs")
+    noise = 2 * validation_se(res)
+    if signs and all(abs(d) < noise for *_, d in found):
+        return (f"{name.capitalize()} moved the validation accuracy only within "
+                f"the noise in {where} of settings that differ only in {name}: "
+                f"{_moves_of(res, found, marked=False)}.")
     if len(signs) == 2:
         return (f"{name.capitalize()} had no consistent effect on the validation "
                 f"accuracy: in the pairs of settings that differ only in {name}, "
@@ -282,7 +290,7 @@ def overfit_sentence(res: Results) -> str:
     yet = (": the momentum models fit their training data more closely"
            if wider else "")
     return (f"Momentum {verb} the gap between training and validation accuracy: "
-            f"{listed(with_m)} points with it ({models(with_m)}) against "
+            f"{listed(with_m)} percentage points with it ({models(with_m)}) against "
             f"{listed(without)} without ({models(without)}){yet}.")
 
 
@@ -351,7 +359,7 @@ def _moves(gaps: list[tuple[float, float]]) -> str:
     """'from 0.86 to 1.07 points and from 6.04 to 5.88'."""
     return " and ".join(f"from {signed_pts(a) if a < 0 else pts(a)} to "
                         f"{signed_pts(b) if b < 0 else pts(b)}"
-                        + (" points" if k == 0 else "")
+                        + (" percentage points" if k == 0 else "")
                         for k, (a, b) in enumerate(gaps))
 
 
@@ -380,9 +388,10 @@ def gap_sentence(res: Results) -> str:
     se = validation_se(res)
     if all(abs(b - a) < 2 * se for a, b in gaps):
         return (f"Theory expects weight decay to narrow the gap between training "
-                f"and validation accuracy; here {what}, changes well within twice "
-                f"the standard error of a validation accuracy ({pts(se)} points), "
-                f"so at $\\lambda$ = {lam:g} its effect on the gap cannot be seen.")
+                f"and validation accuracy; here {what}, changes within twice "
+                f"the standard error of a validation accuracy (2 \u00d7 {pts(se)} "
+                f"points), so at $\\lambda = {lam:g}$ its effect on the gap cannot be "
+                "seen.")
     return (f"Theory expects weight decay to narrow the gap between training and "
             f"validation accuracy; here {what}, beyond the noise of the validation "
             "split, which these runs alone cannot explain.")
@@ -407,7 +416,8 @@ def reference_sentence(res: Results) -> str:
     if is_jpeg(res.data):
         reasons.insert(0, "our images are a lossy JPEG copy of CIFAR-10")
     return (f"Against {ref.short} of its own solution, our validation accuracies "
-            f"differ by at most {pts(worst)} points (it rounds them to whole "
+            f"differ by at most {pts(worst)} percentage points (it rounds them to "
+            "whole "
             f"percents){loss_words}, likely because {' and '.join(reasons)}.")
 
 
