@@ -45,7 +45,8 @@ def sgd_step(params, buffers, lr, momentum, weight_decay):
         if weight_decay:
             g = g.add(p, alpha=weight_decay)
         if momentum:
-            buffers[i] = g.clone() if buffers[i] is None else momentum * buffers[i] + g
+            buf = buffers[i]
+            buffers[i] = g.clone() if buf is None else momentum * buf + g
             g = buffers[i]
         p.add_(g, alpha=-lr)
 

@@ -633,9 +633,9 @@ def test_the_2023_notebook_resizes_nothing_and_names_its_classes_once():
 
 def test_the_manual_update_is_written_as_the_rule_with_one_comment():
     """The step as a person writes the documented rule: the momentum buffer
-    as momentum * b + g, and one comment where the fused form is needed."""
+    as momentum * buf + g, and one comment where the fused form is needed."""
     source = pull.source_text("trainers.sgd_step")
-    assert "momentum * buffers[i] + g" in source
+    assert "momentum * buf + g" in source
     assert "g.add(p, alpha=weight_decay)" in source and "add_(g, alpha=-lr)" in source
     assert len(re.findall(r"#", source)) == 2  # one two-line comment
 
