@@ -26,12 +26,16 @@ def edition_2023() -> Results:
     return Results.from_dict(json.loads(RECORD_2023.read_text()))
 
 
-def four(val=(0.88, 0.883, 0.905, 0.918), losses=None) -> Results:
-    """The default's first four settings (plain, decay, momentum, both)."""
+def four(val=(0.88, 0.883, 0.905, 0.918), losses=None, train=None) -> Results:
+    """The default's first four settings (plain, decay, momentum, both), with
+    validation accuracies val, loss curves losses and training accuracies
+    train (each one per setting)."""
     kinds = [(0.0, 0.0), (0.0, 0.01), (0.85, 0.0), (0.85, 0.01)]
     losses = losses or [(0.7, 0.5, 0.4)] * 4
-    return results([setting(momentum=m, weight_decay=w, val_acc=v, losses=l)
-                    for (m, w), v, l in zip(kinds, val, losses)])
+    train = train or [0.9] * 4
+    return results([setting(momentum=m, weight_decay=w, val_acc=v, losses=l,
+                            train_acc=t)
+                    for (m, w), v, l, t in zip(kinds, val, losses, train)])
 
 
 # ---------------------------------------------------------------- (f)
@@ -125,17 +129,13 @@ def test_a_factor_is_read_in_the_pairs_that_isolate_it():
 def test_momentum_and_the_gap_between_training_and_validation():
     """The default's record: momentum's models fit the training data more
     closely, and the selected one is among them."""
-    wide = four(val=(0.88, 0.883, 0.905, 0.918))
-    for s, train in zip(wide.settings, (0.8966, 0.8937, 0.9654, 0.9768)):
-        s.train_acc = train
+    wide = four(train=(0.8966, 0.8937, 0.9654, 0.9768))
     assert A.overfit_sentence(wide) == (
         "Momentum widened the gap between training and validation accuracy: 6.04 "
         "and 5.88 percentage points with it (Models 3 and 4) against 1.66 and 1.07 without "
         "(Models 1 and 2): the momentum models fit their training data more "
         "closely.")
-    mixed = four()
-    for s, train in zip(mixed.settings, (0.95, 0.89, 0.92, 0.93)):
-        s.train_acc = train
+    mixed = four(train=(0.95, 0.89, 0.92, 0.93))
     assert A.overfit_sentence(mixed).startswith(
         "Momentum did not move one way the gap")
     assert A.overfit_sentence(results([setting(), setting(lr=0.05)])) == ""
@@ -144,18 +144,16 @@ def test_momentum_and_the_gap_between_training_and_validation():
 def test_a_higher_accuracy_with_a_higher_loss_is_explained():
     """The default's Models 3 and 4: weight decay gives more right answers and
     the higher final loss."""
-    res = four(losses=[(0.7, 0.26403)] * 2 + [(0.7, 0.05835), (0.7, 0.08406)])
-    for r, train in zip(res.settings, (0.8966, 0.8937, 0.9654, 0.9768)):
-        r.train_acc = train
+    res = four(losses=[(0.7, 0.26403)] * 2 + [(0.7, 0.05835), (0.7, 0.08406)],
+               train=(0.8966, 0.8937, 0.9654, 0.9768))
     assert A.loss_accuracy_sentence(res) == (
         "Model 4 classifies more training images correctly than Model 3 (97.68% "
         "against 96.54%) yet ends with the higher final loss (0.08406 against "
         "0.05835): the cross-entropy also penalizes right answers given without "
         "confidence, and weight decay, which keeps the weights of Model 4 "
         "smaller, likely makes its predictions less confident.")
-    agree = four(losses=[(0.7, 0.3)] * 2 + [(0.7, 0.09), (0.7, 0.08)])
-    for r, train in zip(agree.settings, (0.8966, 0.8937, 0.9654, 0.9768)):
-        r.train_acc = train
+    agree = four(losses=[(0.7, 0.3)] * 2 + [(0.7, 0.09), (0.7, 0.08)],
+                 train=(0.8966, 0.8937, 0.9654, 0.9768))
     assert A.loss_accuracy_sentence(agree) == ""
 
 
