@@ -39,8 +39,8 @@ def sgd_step(params, buffers, lr, momentum, weight_decay):
     """One SGD step of every parameter, in place; buffers holds each
     parameter's momentum buffer (None before the first step)."""
     for i, p in enumerate(params):
-        # g + weight_decay * p and p - lr * g, written as torch.optim.SGD
-        # computes them (add with alpha), so that both round alike
+        # as torch.optim.SGD writes them (add with alpha): the plain
+        # g + weight_decay * p and p - lr * g would round differently
         g = p.grad
         if weight_decay:
             g = g.add(p, alpha=weight_decay)

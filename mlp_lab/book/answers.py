@@ -109,18 +109,15 @@ def diverged_sentence(res: Results) -> str:
 
 
 def selection_sentence(res: Results) -> str:
-    """Which setting was selected, on what, and by how much it led."""
+    """Which setting was selected, and on what (its lead is (g)'s to weigh)."""
     gone = diverged_sentence(res)
     if res.best is None:
         return (gone + " " if gone else "") + "No model was selected or tested."
-    top = ranked(res)
     b = res.best
-    lead = (f", {pts(b.val_acc - res.settings[top[1]].val_acc)} percentage points "
-            f"above {model_name(top[1])}" if len(top) > 1 else "")
     return ((gone + " " if gone else "")
             + f"We selected the setting of highest validation accuracy, "
             f"{model_name(b.index)} ({setting_words(res.settings[b.index])}): "
-            f"{acc(b.val_acc)}{lead}.")
+            f"{acc(b.val_acc)}.")
 
 
 def errors_sentence(fp: int, fn: int, first: str, second: str) -> str:
@@ -243,8 +240,9 @@ def _moves_of(res: Results, found, marked: bool = True) -> str:
 def factor_sentence(res: Results, factor: str) -> str:
     """What ``factor`` (momentum or weight decay) did to the validation
     accuracy in each pair of settings that differ in it alone: moved it only
-    within the noise in every pair, raised or lowered it in every pair, or
-    no consistent effect."""
+    within the noise in every pair, raised or lowered it in every pair (said
+    as higher or lower with it when a pair is within the noise), or no
+    consistent effect."""
     found = effects(res, factor)
     name = FACTOR_WORDS[factor]
     if not found:
@@ -261,6 +259,12 @@ def factor_sentence(res: Results, factor: str) -> str:
         return (f"{name.capitalize()} had no consistent effect on the validation "
                 f"accuracy: in the pairs of settings that differ only in {name}, "
                 f"it went {_moves_of(res, found)}.")
+    if signs and any(abs(d) < noise for *_, d in found):
+        # one way in every pair, but not beyond the noise in all: an
+        # observation, not an effect
+        higher = "higher" if signs == {True} else "lower"
+        return (f"The validation accuracy was {higher} with {name} in {where} of "
+                f"settings that differ only in {name}: {_moves_of(res, found)}.")
     verb = ("raised" if signs == {True} else "lowered" if signs == {False}
             else "left unchanged")
     return (f"{name.capitalize()} {verb} the validation accuracy in {where} of "

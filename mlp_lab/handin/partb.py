@@ -41,7 +41,7 @@ SETTINGS = [  # (learning rate, momentum, weight decay) of Models 1, 2, ...
 
 DATA = """
 {comment}
-to_tensor = {transform}
+transform = {transform}
 train_set = {dataset}
 test_set = {test_dataset}{limit}
 images, labels, mean, std = prepare(train_set, test_set, CLASSES,
@@ -199,13 +199,13 @@ def data_cell(cfg: Config) -> str:
     if root is None:
         comment = "# CIFAR-10, downloaded by torchvision into data/ on the first run"
         sets = [f'datasets.CIFAR10("data", train={t}, download=True, '
-                'transform=to_tensor)' for t in (True, False)]
+                'transform=transform)' for t in (True, False)]
     else:
         folder = data_folder(root)
         comment = ("# an ImageFolder copy of CIFAR-10 (offline); with internet:\n"
                    '# datasets.CIFAR10("data", train=..., download=True, '
-                   "transform=to_tensor)")
-        sets = [f'datasets.ImageFolder("{folder}/{s}", transform=to_tensor)'
+                   "transform=transform)")
+        sets = [f'datasets.ImageFolder("{folder}/{s}", transform=transform)'
                 for s in ("train", "test")]
     n = cfg.limit_per_class
     limit = ("" if not n else
