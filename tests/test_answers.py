@@ -105,7 +105,7 @@ def test_a_factor_is_read_in_the_pairs_that_isolate_it():
     both_up = A.factor_sentence(four(), "momentum")
     assert both_up == (  # 100 images: twice the standard error is 5.5 points
         "Momentum moved the validation accuracy only within the noise in both "
-        "pairs of settings that differ only in momentum: from 88.00% to 90.50% "
+        "pairs of settings that differ in momentum alone: from 88.00% to 90.50% "
         "(Model 1 to Model 3) and from 88.30% to 91.80% (Model 2 to Model 4).")
     up = A.factor_sentence(four(val=(0.80, 0.883, 0.905, 0.918)), "momentum")
     assert up.startswith("The validation accuracy was higher with momentum in both "
@@ -253,8 +253,8 @@ def test_the_courses_tests_are_said_as_they_went():
     assert course.verdict("", "RuntimeError: Error downloading t10k") == "not run"
     assert course.verdict("Not run: the course's file is not here.") == "not run"
     absent = course.sentence(dict.fromkeys(course.MODES, course.ABSENT))
-    assert absent.endswith("was not run here: its file, `tests_backpropagation.py`, "
-                           "was not beside Part A.")
+    assert absent.endswith("`main_test` in `tests_backpropagation.py`, was not run "
+                           "here: that file was not beside Part A.")
 
 
 def test_the_settings_are_said_by_the_values_each_factor_took():

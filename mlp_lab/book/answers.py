@@ -253,7 +253,7 @@ def factor_sentence(res: Results, factor: str) -> str:
     noise = 2 * validation_se(res)
     if signs and all(abs(d) < noise for *_, d in found):
         return (f"{name.capitalize()} moved the validation accuracy only within "
-                f"the noise in {where} of settings that differ only in {name}: "
+                f"the noise in {where} of settings that differ in {name} alone: "
                 f"{_moves_of(res, found, marked=False)}.")
     if len(signs) == 2:
         return (f"{name.capitalize()} had no consistent effect on the validation "

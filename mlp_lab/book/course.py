@@ -54,8 +54,8 @@ def sentence(verdicts: dict[str, str]) -> str:
     if not verdicts:
         return ""
     if set(verdicts.values()) == {ABSENT}:
-        return ("The course's own test of backpropagation (its `main_test`) was "
-                "not run here: its file, `tests_backpropagation.py`, was not "
+        return ("The course's own test of backpropagation, `main_test` in "
+                "`tests_backpropagation.py`, was not run here: that file was not "
                 "beside Part A.")
     words = {"toy": "on the toy network", "mnist": "on MNIST"}
     said = {}
