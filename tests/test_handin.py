@@ -20,6 +20,7 @@ import builtins
 import contextlib
 import dataclasses
 import io
+import json
 import os
 import re
 import subprocess
@@ -39,11 +40,11 @@ import render
 from cifar_archive import ArchiveServer
 from course_harness import mnist_files, standin
 from mlp_lab import cli, experiments, gradcheck, pool
-from mlp_lab.book import course
+from mlp_lab.book import answers, course
 from mlp_lab.cache import PROJECT_ROOT
 from mlp_lab.config import Config, load_config
 from mlp_lab.handin import authors, build, parta, partb, pull
-from mlp_lab.results import load_record
+from mlp_lab.results import Results, load_record
 from records import results as fake_record, setting as fake_setting
 from render import data_env  # the real images, or skip
 from test_kernel_log import NOTICE, REAL  # ipykernel's TCP notice; real warnings
@@ -629,6 +630,31 @@ def test_the_2023_notebook_resizes_nothing_and_names_its_classes_once():
     assert "CLASS_NAMES" not in source and "CLASSES = ['airplane', 'bird']" in source
     default = _code(_built(None)["B"])
     assert "Resize((16, 16))" in default and "CLASSES = ['automobile', 'cat']" in default
+
+
+def test_the_2023_notebook_prints_what_its_comparison_with_the_course_says():
+    """The comments' sentence on the course's published output (2023 edition
+    only) rests on numbers Part B prints: each setting's final loss as a
+    multiple of the course's, and the departures of the validation accuracies,
+    the largest of which the sentence names."""
+    record = Results.from_dict(json.loads(
+        (PROJECT_ROOT / "tests" / "data" / "record-2023.json").read_text()))
+    cell = next(c.source for c in _built(VARIANT)["B"].cells
+                if "COURSE_OUTPUT = " in c.source)
+    kernel = {"SETTINGS": [(s.lr, s.momentum, s.weight_decay) for s in record.settings],
+              "results": {i: {"sgd": {"losses": s.train_loss_sgd}}
+                          for i, s in enumerate(record.settings, 1)},
+              "val_acc": {i: s.val_acc for i, s in enumerate(record.settings, 1)}}
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        exec(cell, kernel)
+    printed = out.getvalue()
+    said = answers.reference_sentence(record)
+    worst, low, high = re.search(r"at most (\d+\.\d\d) percentage points.* are "
+                                 r"(\d\.\d) to (\d\.\d) times", said).groups()
+    assert re.search(rf"[+-]{re.escape(worst)} points off", printed), printed
+    ratios = re.findall(r"final loss (\d\.\d) times", printed)
+    assert len(ratios) == 4 and (min(ratios), max(ratios)) == (low, high)
+    assert not any("COURSE_OUTPUT" in c.source for c in _built(None)["B"].cells)
 
 
 def test_the_manual_update_is_written_as_the_rule_with_one_comment():

@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 
 from ..book import answers as A
+from ..book.original import COURSE_OUTPUT_2023, reference_for
 from ..cache import PROJECT_ROOT
 from ..config import CIFAR10_CLASSES, CIFAR_SIZE, Config, model_name
 from ..results import Results
@@ -158,6 +159,16 @@ print(f"Model {best} on the test split: accuracy {test_accuracy:.2%}")
 print("confusion matrix (rows: true class, columns: predicted):")
 print(confusion_matrix(model, loaders["test"]).numpy())"""
 
+COURSE = """
+COURSE_OUTPUT = {{  # setting: (final loss, validation accuracy) the course published
+{rows}}}
+for number, setting in enumerate(SETTINGS, 1):
+    if setting in COURSE_OUTPUT:
+        loss, val = COURSE_OUTPUT[setting]
+        ratio = results[number]["sgd"]["losses"][-1] / loss
+        print(f"Model {{number}}: final loss {{ratio:.1f}} times the course's, "
+              f"validation accuracy {{100 * (val_acc[number] - val):+.2f}} points off")"""
+
 # Run in the executed kernel after the notebook's cells (not a cell of it):
 # each training's losses and final parameters, for the record.
 HANDOFF = """
@@ -249,6 +260,24 @@ def comparison_cell(what: str, i: int | None) -> nbformat.NotebookNode:
     return glue(COMPARE.format(i=i, model=i + 1, what=f"{model_name(i)}: {what}"))
 
 
+def course_cells(cfg: Config) -> list[nbformat.NotebookNode]:
+    """For the edition whose output the course published (none otherwise):
+    each shared setting's final loss as a multiple of the course's and the
+    departure of its validation accuracy, which the comments then sum up."""
+    ref = reference_for(cfg)
+    if ref is not COURSE_OUTPUT_2023:
+        return []
+    theirs = {(t.lr, t.momentum, t.weight_decay): (loss, val) for t, loss, val
+              in zip(ref.config.settings, ref.final_loss, ref.val_acc)}
+    rows = "".join(
+        f"    ({s.lr!r}, {s.momentum!r}, {s.weight_decay!r}): {theirs[key]!r},\n"
+        for s in cfg.settings if (key := (s.lr, s.momentum, s.weight_decay)) in theirs)
+    if not rows:
+        return []
+    return [md(f"Against {ref.short} of its own solution, for the settings it has:"),
+            glue(COURSE.format(rows=rows))]
+
+
 def analysis_cell(key: str) -> nbformat.NotebookNode:
     cell = md("*(written once the results exist)*")
     cell.metadata[ANALYSIS] = key
@@ -326,6 +355,7 @@ batches) and the accuracy on the training and validation splits of the
            "training and validation accuracy, its effective step along a steady "
            "gradient, lr / (1 - momentum), and the epochs whose loss rose."),
         glue(READING),
+        *course_cells(cfg),
         analysis_cell("effects"),
         md("## Task 9: model selection\n\nThe setting of highest validation "
            "accuracy, and the standard error of that accuracy, "
