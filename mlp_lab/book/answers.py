@@ -17,8 +17,8 @@ from ..results import Results
 from .compare import both
 from .datatext import is_jpeg
 from .effects import effective_step, effects, models
-from .fmt import count, size
-from .narrative import epoch_ranges
+from .fmt import count, pct, signed, size
+from .narrative import epoch_ranges, late_rises
 from .noise import ranked, standard_error
 from .original import COURSE_OUTPUT_2023, reference_for
 
@@ -28,7 +28,7 @@ FACTOR_WORDS = {"lr": "learning rate", "momentum": "momentum",
 
 def acc(x: float) -> str:
     """An accuracy as Part B prints it: 0.918 -> '91.80%'."""
-    return f"{100 * x:.2f}%"
+    return pct(x, 2)
 
 
 def loss(x: float) -> str:
@@ -43,7 +43,7 @@ def pts(x: float) -> str:
 
 def signed_pts(x: float) -> str:
     """+1.70 or −0.50 (a true minus sign)."""
-    return f"{100 * x:+.2f}".replace("-", "\u2212")
+    return signed(100 * x, 2)
 
 
 def setting_words(s) -> str:
@@ -321,8 +321,7 @@ def loss_accuracy_sentence(res: Results) -> str:
 def rises(losses: list[float]) -> list[int]:
     """The epochs (1-based, from the second) whose mean training loss rose
     above the previous epoch's."""
-    return [e for e in range(2, len(losses) + 1)
-            if math.isfinite(losses[e - 1]) and losses[e - 1] > losses[e - 2]]
+    return [e for e in late_rises(losses, start=0) if math.isfinite(losses[e - 1])]
 
 
 def stability_sentence(res: Results, figure: str = "") -> str:

@@ -23,7 +23,7 @@ from .effects import effective_step, models
 from .fmt import capital, count, num, pct, points, signed
 from .narrative import findings, setting_words
 from .noise import Z, independent_se
-from .original import (REFERENCES, Reference, _key, differences, loss_decimals,
+from .original import (REFERENCES, Reference, setting_key, differences, loss_decimals,
                        reference_for, task_words)
 
 LOSS_FACTOR = 1.5  # a final loss this many times the other's departs
@@ -33,11 +33,11 @@ def both(res: Results, ref: Reference, field: str) -> list[tuple[int, float, flo
     """(setting, this render's value, the reference's) of ``field`` for the
     settings both trained, that did not diverge here and whose value the
     reference gives."""
-    theirs = {_key(s): k for k, s in enumerate(ref.config.settings)}
-    return [(i, getattr(s, field), getattr(ref, field)[theirs[_key(s)]])
+    theirs = {setting_key(s): k for k, s in enumerate(ref.config.settings)}
+    return [(i, getattr(s, field), getattr(ref, field)[theirs[setting_key(s)]])
             for i, s in enumerate(res.settings)
-            if _key(s) in theirs and not s.diverged
-            and math.isfinite(getattr(ref, field)[theirs[_key(s)]])]
+            if setting_key(s) in theirs and not s.diverged
+            and math.isfinite(getattr(ref, field)[theirs[setting_key(s)]])]
 
 
 def threshold(ours: float, theirs: float, n: int, ref: Reference) -> float:
@@ -97,9 +97,9 @@ def _loss_sentence(res: Results, ref: Reference) -> tuple[str, list[int]]:
     ours = " and ".join(num(o, d) for _, o, _ in given)
     head = (f"It gives a final loss only for {named}, {theirs}" if len(given) == 1
             else f"It gives final losses only for {named}, {theirs}")
-    lowest_key = (_key(ref.config.settings[ref.lowest_loss])
+    lowest_key = (setting_key(ref.config.settings[ref.lowest_loss])
                   if ref.lowest_loss is not None else None)
-    lowest = [i for i, *_ in given if _key(res.settings[i]) == lowest_key]
+    lowest = [i for i, *_ in given if setting_key(res.settings[i]) == lowest_key]
     if not lowest:
         return f"{head}; ours {'is' if len(given) == 1 else 'are'} {ours}.", far
     i = lowest[0]
@@ -168,8 +168,8 @@ def departures_sentence(res: Results) -> str:
     if alone:
         out.append(f"{models(alone)} {'has' if len(alone) == 1 else 'have'} no "
                    "counterpart there.")
-    mine = {_key(s) for s in res.settings}
-    extra = [setting_words(s) for s in ref.config.settings if _key(s) not in mine]
+    mine = {setting_key(s) for s in res.settings}
+    extra = [setting_words(s) for s in ref.config.settings if setting_key(s) not in mine]
     if extra:
         out.append(f"It also trained {count(len(extra))} setting"
                    f"{'s' if len(extra) > 1 else ''} not trained here "

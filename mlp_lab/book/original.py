@@ -91,7 +91,9 @@ def differences(cfg: Config, ref: Reference) -> list[str]:
     return [k for k in mine if k not in ignore and mine[k] != theirs[k]]
 
 
-def _key(s) -> tuple[float, float, float]:
+def setting_key(s) -> tuple[float, float, float]:
+    """(learning rate, momentum, weight decay): how settings are matched
+    across two runs."""
     return s.lr, s.momentum, s.weight_decay
 
 
@@ -147,12 +149,12 @@ def results_table(res: Results) -> pd.DataFrame:
     selected setting is named "(selected)", a diverged one "(diverged)"."""
     ref = reference_for(res.config)
     ss = res.settings
-    theirs = {_key(s): k for k, s in enumerate(ref.config.settings)} if ref else {}
+    theirs = {setting_key(s): k for k, s in enumerate(ref.config.settings)} if ref else {}
     best = res.best.index if res.best else None
-    mine = {_key(s) for s in ss}
+    mine = {setting_key(s) for s in ss}
     extra = [k for k, s in enumerate(ref.config.settings if ref else ())
-             if _key(s) not in mine]
-    keys = [_key(s) for s in ss] + [_key(ref.config.settings[k]) for k in extra]
+             if setting_key(s) not in mine]
+    keys = [setting_key(s) for s in ss] + [setting_key(ref.config.settings[k]) for k in extra]
     names = [row_name(i) + (" (selected)" if i == best else
                             " (diverged)" if s.diverged else "")
              for i, s in enumerate(ss)] + ["reference only"] * len(extra)
@@ -160,7 +162,7 @@ def results_table(res: Results) -> pd.DataFrame:
                          index=pd.Index(names, name="model"))
     for header in FIGURES:
         ours = [_figure(header, s) for s in ss] + [NAN] * len(extra)
-        pub = [_given(ref, header, theirs[_key(s)]) if _key(s) in theirs
+        pub = [_given(ref, header, theirs[setting_key(s)]) if setting_key(s) in theirs
                else NAN for s in ss] + [_given(ref, header, k) for k in extra]
         digits = (loss_decimals(ref) if header == "final loss"
                   else percent_decimals(ours))
@@ -176,9 +178,9 @@ def reference_caption(res: Results) -> str:
     if ref is None:
         return "Neither reference trained this task."
     given = [k for k, v in enumerate(ref.final_loss) if math.isfinite(v)]
-    ours = {_key(s): i for i, s in enumerate(res.settings)}
-    named = [model_name(ours[_key(ref.config.settings[k])]) for k in given
-             if _key(ref.config.settings[k]) in ours]
+    ours = {setting_key(s): i for i, s in enumerate(res.settings)}
+    named = [model_name(ours[setting_key(ref.config.settings[k])]) for k in given
+             if setting_key(ref.config.settings[k]) in ours]
     losses = ("" if len(given) == len(ref.final_loss) else
               f"; it gives a final loss only for {' and '.join(named)}" if named
               else "; it gives no final loss for the settings here")

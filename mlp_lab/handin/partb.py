@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from ..book import answers as A
-from ..book.original import COURSE_OUTPUT_2023, reference_for
+from ..book.original import COURSE_OUTPUT_2023, reference_for, setting_key
 from ..cache import PROJECT_ROOT
 from ..config import CIFAR10_CLASSES, CIFAR_SIZE, Config, model_name
 from ..results import Results
@@ -267,11 +267,10 @@ def course_cells(cfg: Config) -> list[nbformat.NotebookNode]:
     ref = reference_for(cfg)
     if ref is not COURSE_OUTPUT_2023:
         return []
-    theirs = {(t.lr, t.momentum, t.weight_decay): (loss, val) for t, loss, val
+    theirs = {setting_key(t): (loss, val) for t, loss, val
               in zip(ref.config.settings, ref.final_loss, ref.val_acc)}
-    rows = "".join(
-        f"    ({s.lr!r}, {s.momentum!r}, {s.weight_decay!r}): {theirs[key]!r},\n"
-        for s in cfg.settings if (key := (s.lr, s.momentum, s.weight_decay)) in theirs)
+    rows = "".join(f"    {setting_key(s)!r}: {theirs[setting_key(s)]!r},\n"
+                   for s in cfg.settings if setting_key(s) in theirs)
     if not rows:
         return []
     return [md(f"Against {ref.short} of its own solution, for the settings it has:"),
